@@ -1,0 +1,1 @@
+"""Spec and status models of every kind, and the facts the CRDs are generated from."""

@@ -1,0 +1,46 @@
+"""Foo, the Kubernetes sample-controller's kind: one Deployment per Foo."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from hooks.api.common import NAME_PATTERN, KubeModel, StatusBase
+from hooks.api.kind import AGE, READY_COLUMN, REASON_COLUMN, Kind, PrinterColumn
+
+
+class FooSpec(KubeModel):
+    """The sample-controller's spec, with an optional image."""
+
+    deployment_name: str = Field(
+        pattern=NAME_PATTERN, max_length=63, description="Name of the Deployment to manage."
+    )
+    replicas: int = Field(default=1, ge=1, le=10, description="Desired replicas, 1 to 10.")
+    image: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Container image; the server's configured default (nginx) when unset.",
+    )
+
+
+class FooStatus(StatusBase):
+    """What the observed Deployment reports."""
+
+    available_replicas: int | None = Field(default=None, description="Available Pods.")
+
+
+FOO = Kind(
+    kind="Foo",
+    plural="foos",
+    spec=FooSpec,
+    status=FooStatus,
+    short_names=("foo",),
+    description="A Foo runs one nginx Deployment, as Kubernetes' sample-controller does.",
+    printer_columns=(
+        PrinterColumn("Deployment", "string", ".spec.deploymentName"),
+        PrinterColumn("Desired", "integer", ".spec.replicas"),
+        PrinterColumn("Available", "integer", ".status.availableReplicas"),
+        READY_COLUMN,
+        REASON_COLUMN,
+        AGE,
+    ),
+)

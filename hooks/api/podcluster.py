@@ -1,0 +1,61 @@
+"""PodCluster, from kube-operator: N bare Pods named `<name>-<ordinal>`."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from hooks.api.common import (
+    ContainerPort,
+    EnvVar,
+    KubeModel,
+    ResourceRequirements,
+    StatusBase,
+)
+from hooks.api.kind import AGE, READY_COLUMN, Kind, PrinterColumn, ScaleSubresource
+
+
+class PodTemplate(KubeModel):
+    """The container every Pod of the cluster runs."""
+
+    image: str | None = Field(default=None, min_length=1, description="Image; server default.")
+    command: list[str] | None = Field(default=None, description="Entrypoint override.")
+    args: list[str] | None = Field(default=None, description="Arguments.")
+    env: list[EnvVar] | None = Field(default=None, description="Environment variables.")
+    ports: list[ContainerPort] | None = Field(default=None, description="Ports.")
+    resources: ResourceRequirements | None = Field(default=None, description="Resources.")
+
+
+class PodClusterSpec(KubeModel):
+    """kube-operator's spec: how many Pods, plus an optional container template."""
+
+    pod_replicas: int = Field(ge=0, le=1000, description="Number of Pods to run.")
+    image: str | None = Field(
+        default=None, min_length=1, description="Shorthand for template.image."
+    )
+    template: PodTemplate | None = Field(default=None, description="Container template.")
+
+
+class PodClusterStatus(StatusBase):
+    """Counts of the observed Pods, and the selector the scale subresource reports."""
+
+    replicas: int | None = Field(default=None, description="Pods that exist and are not deleted.")
+    ready_replicas: int | None = Field(default=None, description="Pods whose Ready is True.")
+    selector: str | None = Field(default=None, description="Label selector of the Pods.")
+
+
+PODCLUSTER = Kind(
+    kind="PodCluster",
+    plural="podclusters",
+    spec=PodClusterSpec,
+    status=PodClusterStatus,
+    short_names=("pc",),
+    description="A PodCluster keeps podReplicas Pods named <name>-<ordinal>.",
+    scale=ScaleSubresource(".spec.podReplicas", ".status.replicas", ".status.selector"),
+    printer_columns=(
+        PrinterColumn("Desired", "integer", ".spec.podReplicas"),
+        PrinterColumn("Current", "integer", ".status.replicas"),
+        PrinterColumn("Ready-Pods", "integer", ".status.readyReplicas"),
+        READY_COLUMN,
+        AGE,
+    ),
+)

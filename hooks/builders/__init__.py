@@ -1,0 +1,1 @@
+"""Shared child-object builders: every Kubernetes object kind is built in exactly one place."""

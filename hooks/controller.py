@@ -1,0 +1,142 @@
+"""What a controller is: its kind, its child types, and its pure hook functions.
+
+A controller module exposes plain functions; `hooks.registry` binds them into `Controller`
+values. Nothing here does I/O or reads the clock: `now` arrives in the request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from hooks.api.common import KubeModel
+from hooks.api.kind import Kind
+from hooks.builders.conditions import Conditions
+from hooks.builders.meta import object_meta
+from hooks.contract import (
+    CustomizeResponse,
+    KubeObject,
+    Observed,
+    SyncResponse,
+    child_key,
+)
+
+SpecT = TypeVar("SpecT", bound=KubeModel)
+OptionsT = TypeVar("OptionsT", bound=BaseModel)
+
+
+class NoOptions(BaseModel):
+    """Options model of a controller that has none."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class ParentMeta:
+    """The parent's identity, read once from the request."""
+
+    name: str
+    namespace: str | None
+    uid: str
+    generation: int
+    labels: dict[str, str]
+    deleting: bool
+    status: KubeObject
+
+    @classmethod
+    def of(cls, parent: KubeObject) -> ParentMeta:
+        """Read the identity of a parent object."""
+        meta = parent.get("metadata") or {}
+        status = parent.get("status")
+        generation = meta.get("generation")
+        return cls(
+            name=str(meta.get("name", "")),
+            namespace=meta.get("namespace") or None,
+            uid=str(meta.get("uid", "")),
+            generation=generation if isinstance(generation, int) else 0,
+            labels=dict(meta.get("labels") or {}),
+            deleting=bool(meta.get("deletionTimestamp")),
+            status=status if isinstance(status, dict) else {},
+        )
+
+
+@dataclass(frozen=True)
+class HookRequest(Generic[SpecT, OptionsT]):
+    """What a controller's sync function sees: the parent with a validated spec, and the world."""
+
+    parent: ParentMeta
+    spec: SpecT
+    children: Observed
+    related: Observed
+    options: OptionsT
+    default_image: str | None
+    now: datetime
+
+    def conditions(self) -> Conditions:
+        """Start this answer's conditions from the ones the parent carries."""
+        return Conditions(self.parent.status.get("conditions"), self.parent.generation, self.now)
+
+    def meta(
+        self, name: str, labels: dict[str, str], annotations: dict[str, str] | None = None
+    ) -> KubeObject:
+        """Return metadata for a child in the parent's namespace."""
+        return object_meta(name, self.parent.namespace, labels, annotations)
+
+    def image(self, requested: str | None, builtin: str) -> str:
+        """Pick the spec's image, else the configured default, else the built-in one."""
+        return requested or self.default_image or builtin
+
+
+@dataclass(frozen=True)
+class FinalizeRequest:
+    """What a finalize function sees; no spec, since a parent must be deletable even if invalid."""
+
+    parent: ParentMeta
+    children: Observed
+    now: datetime
+
+
+@dataclass(frozen=True)
+class ChildResource:
+    """One `childResources` rule of the CompositeController."""
+
+    kind: str
+    api_version: str
+    resource: str
+    update_strategy: str = "InPlace"
+    status_checks: tuple[tuple[str, str], ...] = ()
+    """Condition (type, status) pairs a Rolling* strategy waits for."""
+
+    @property
+    def key(self) -> str:
+        """Return the group key Metacontroller uses for these children."""
+        return child_key(self.kind, self.api_version)
+
+
+SyncFn = Callable[[HookRequest[Any, Any]], SyncResponse]
+FinalizeFn = Callable[[FinalizeRequest], SyncResponse]
+CustomizeFn = Callable[[ParentMeta, Any], CustomizeResponse]
+"""Customize sees the parent and its validated spec: related rules may depend on spec only."""
+
+
+@dataclass(frozen=True)
+class Controller:
+    """One controller: the route name users script against, its kind, children and hooks."""
+
+    name: str
+    kind: Kind
+    children: tuple[ChildResource, ...]
+    sync: SyncFn
+    finalize: FinalizeFn | None = None
+    customize: CustomizeFn | None = None
+    options: type[BaseModel] = NoOptions
+    builtin_image: str | None = None
+    resync_period_seconds: int | None = None
+
+    def child_keys(self) -> set[str]:
+        """Return the group keys of every child type."""
+        return {child.key for child in self.children}

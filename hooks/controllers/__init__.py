@@ -1,0 +1,1 @@
+"""One module per kind, each a pure `sync` (plus `customize` where used)."""

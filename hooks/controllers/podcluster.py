@@ -1,0 +1,65 @@
+"""PodCluster: podReplicas bare Pods named `<name>-<ordinal>` (kube-operator).
+
+Ordinals are dense from 0, so scaling down drops the highest ones and a deleted Pod comes back
+under the same name on the next sync.
+"""
+
+from __future__ import annotations
+
+from hooks.api.podcluster import PodClusterSpec, PodTemplate
+from hooks.builders import conditions as c
+from hooks.builders.meta import POD, is_terminating, selector_labels, standard_labels
+from hooks.builders.observe import pod_is_ready
+from hooks.builders.workloads import container, pod, pod_spec
+from hooks.contract import KubeObject, SyncResponse
+from hooks.controller import HookRequest, NoOptions
+
+BUILTIN_IMAGE = "nginx"
+NAME = "podcluster"
+
+
+def sync(request: HookRequest[PodClusterSpec, NoOptions]) -> SyncResponse:
+    """Return podReplicas Pods and the counts of the observed ones."""
+    status = podcluster_status(request)
+    pods = [podcluster_pod(request, ordinal) for ordinal in range(request.spec.pod_replicas)]
+    return SyncResponse(status=status, children=pods)
+
+
+def podcluster_pod(request: HookRequest[PodClusterSpec, NoOptions], ordinal: int) -> KubeObject:
+    """Build Pod number `ordinal`; every Pod is identical apart from its name."""
+    spec = request.spec
+    template = spec.template or PodTemplate()
+    name = f"{request.parent.name}-{ordinal}"
+    main = container(
+        "main",
+        request.image(template.image or spec.image, BUILTIN_IMAGE),
+        command=template.command,
+        args=template.args,
+        env=[item.to_wire() for item in template.env or []],
+        ports=[item.to_wire() for item in template.ports or []],
+        resources=template.resources.to_wire() if template.resources else None,
+    )
+    labels = standard_labels(NAME, request.parent.name, component="member")
+    return pod(request.meta(name, labels), pod_spec([main], hostname=name))
+
+
+def podcluster_status(request: HookRequest[PodClusterSpec, NoOptions]) -> KubeObject:
+    """Count the observed Pods that are not being deleted, and the Ready ones among them."""
+    live = [p for p in request.children.all(POD) if not is_terminating(p)]
+    ready = sum(1 for p in live if pod_is_ready(p))
+    wanted = request.spec.pod_replicas
+    conditions = request.conditions()
+    message = f"{ready}/{wanted} Pods ready, {len(live)} exist"
+    if ready == wanted and len(live) == wanted:
+        conditions.set(c.READY, True, "AllPodsReady", message)
+    else:
+        conditions.set(
+            c.READY, False, "Scaling" if len(live) != wanted else "PodsNotReady", message
+        )
+    selector = ",".join(f"{k}={v}" for k, v in selector_labels(NAME, request.parent.name).items())
+    return {
+        "replicas": len(live),
+        "readyReplicas": ready,
+        "selector": selector,
+        "conditions": conditions.to_list(),
+    }

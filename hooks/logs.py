@@ -1,0 +1,68 @@
+"""Structured JSON logs: one line per hook call, fields a log pipeline can index."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import orjson
+
+HOOK_LOGGER = "kubehooks.hook"
+
+
+class JsonFormatter(logging.Formatter):
+    """Format a record as one JSON object per line, with any `fields` it carries."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            entry.update(fields)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(entry, default=str).decode()
+
+
+def configure_logging(level: str) -> None:
+    """Send kubehooks' logs to stderr as JSON lines at the configured level (idempotent)."""
+    root = logging.getLogger("kubehooks")
+    root.setLevel(level)
+    if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        root.addHandler(handler)
+        root.propagate = False
+
+
+def log_hook_call(
+    *,
+    controller: str | None,
+    hook: str | None,
+    parent: Any,
+    status: int,
+    seconds: float,
+    request_id: str | None,
+    children: int | None,
+) -> None:
+    """Log one hook call with the parent's identity, its duration and its result."""
+    meta = (parent.get("metadata") or {}) if isinstance(parent, dict) else {}
+    fields = {
+        "controller": controller,
+        "hook": hook,
+        "namespace": meta.get("namespace"),
+        "name": meta.get("name"),
+        "uid": meta.get("uid"),
+        "generation": meta.get("generation"),
+        "status": status,
+        "durationMs": round(seconds * 1000, 3),
+        "requestId": request_id,
+        "children": children,
+    }
+    level = logging.INFO if status < 500 else logging.ERROR
+    logging.getLogger(HOOK_LOGGER).log(level, "hook call", extra={"fields": fields})

@@ -1,0 +1,107 @@
+"""The security policy every Pod-bearing child passes before it leaves the server.
+
+Hooks run with Metacontroller's cluster-wide permissions, so a parent's spec must not be a way
+to get a privileged Pod, a host mount or an object in someone else's namespace. The policy judges
+the children as built, not the spec, so every controller is covered by the same code.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from hooks.builders.workloads import pod_specs_of
+from hooks.contract import KubeObject
+from hooks.errors import PolicyViolation
+
+BASELINE_CAPABILITIES = (
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+)
+"""The capabilities the Pod Security Standards' baseline profile lets a container add."""
+
+
+class SecurityPolicy(BaseModel):
+    """What user specs may ask of the Pods the hooks build; everything risky is off by default."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+    allow_privileged: bool = Field(default=False, description="privileged containers")
+    allowed_capabilities: tuple[str, ...] = Field(
+        default=BASELINE_CAPABILITIES, description="capabilities a container may add"
+    )
+    allow_host_path: bool = Field(default=False, description="hostPath volumes")
+    allow_host_namespaces: bool = Field(default=False, description="hostNetwork/PID/IPC")
+    allow_host_ports: bool = Field(default=False, description="containers' hostPort")
+    allow_cross_namespace: bool = Field(
+        default=False, description="children outside the parent's namespace"
+    )
+
+
+def check_child(child: KubeObject, parent_namespace: str | None, policy: SecurityPolicy) -> None:
+    """Raise PolicyViolation, naming the rule, if a child breaks the policy."""
+    namespace = (child.get("metadata") or {}).get("namespace")
+    if (
+        not policy.allow_cross_namespace
+        and parent_namespace
+        and namespace
+        and namespace != parent_namespace
+    ):
+        raise PolicyViolation(
+            "namespace",
+            f"{child.get('kind')} would be created in namespace {namespace!r}, "
+            f"outside the parent's namespace {parent_namespace!r}",
+        )
+    for spec in pod_specs_of(child):
+        check_pod_spec(spec, policy, where=f"{child.get('kind')} {_name(child)}")
+
+
+def check_pod_spec(spec: KubeObject, policy: SecurityPolicy, *, where: str) -> None:
+    """Raise PolicyViolation if a PodSpec asks for more than the policy allows."""
+    if not policy.allow_host_namespaces:
+        for field in ("hostNetwork", "hostPID", "hostIPC"):
+            if spec.get(field):
+                raise PolicyViolation("hostNamespaces", f"{where}: {field} is not allowed")
+    if not policy.allow_host_path:
+        for volume in spec.get("volumes") or []:
+            if "hostPath" in volume:
+                raise PolicyViolation(
+                    "hostPath", f"{where}: hostPath volume {volume.get('name')!r} is not allowed"
+                )
+    containers = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+    for item in containers:
+        _check_container(item, policy, where=f"{where} container {item.get('name')!r}")
+
+
+def _check_container(container: KubeObject, policy: SecurityPolicy, *, where: str) -> None:
+    context = container.get("securityContext") or {}
+    if context.get("privileged") and not policy.allow_privileged:
+        raise PolicyViolation("privileged", f"{where}: privileged containers are not allowed")
+    added = (context.get("capabilities") or {}).get("add") or []
+    allowed = {cap.upper().removeprefix("CAP_") for cap in policy.allowed_capabilities}
+    refused = sorted(cap for cap in added if str(cap).upper().removeprefix("CAP_") not in allowed)
+    if refused:
+        raise PolicyViolation(
+            "capabilities", f"{where}: adding {', '.join(refused)} is not allowed"
+        )
+    if not policy.allow_host_ports:
+        for port in container.get("ports") or []:
+            if port.get("hostPort"):
+                raise PolicyViolation("hostPorts", f"{where}: hostPort is not allowed")
+
+
+def _name(obj: KubeObject) -> str:
+    return str((obj.get("metadata") or {}).get("name", ""))

@@ -1,0 +1,67 @@
+"""Controller name -> Controller: the names users script against, and which are served.
+
+Plain data, no import-time decorators: adding a controller is one entry here.
+"""
+
+from __future__ import annotations
+
+from hooks.api.foo import FOO
+from hooks.api.podcluster import PODCLUSTER
+from hooks.controller import ChildResource, Controller
+from hooks.controllers import foo, podcluster
+from hooks.runtime import BoundController, bind
+from hooks.settings import Settings
+
+DEPLOYMENTS = ChildResource("Deployment", "apps/v1", "deployments")
+PODS = ChildResource(
+    "Pod", "v1", "pods", update_strategy="RollingRecreate", status_checks=(("Ready", "True"),)
+)
+
+CONTROLLERS: dict[str, Controller] = {
+    "foo": Controller(
+        name="foo",
+        kind=FOO,
+        children=(DEPLOYMENTS,),
+        sync=foo.sync,
+        customize=foo.customize,
+        builtin_image=foo.BUILTIN_IMAGE,
+    ),
+    "podcluster": Controller(
+        name="podcluster",
+        kind=PODCLUSTER,
+        children=(PODS,),
+        sync=podcluster.sync,
+        builtin_image=podcluster.BUILTIN_IMAGE,
+    ),
+}
+
+
+class UnknownController(ValueError):
+    """The configuration names a controller that does not exist."""
+
+
+def enabled_names(settings: Settings) -> list[str]:
+    """Return the enabled controller names, in registry order; unknown names are an error."""
+    named = set(settings.controllers) | set(settings.enabled or ())
+    unknown = sorted(named - set(CONTROLLERS))
+    if unknown:
+        raise UnknownController(f"unknown controllers {unknown}; known: {', '.join(CONTROLLERS)}")
+    if settings.enabled is None:
+        return list(CONTROLLERS)
+    return [name for name in CONTROLLERS if name in settings.enabled]
+
+
+def bind_enabled(settings: Settings) -> dict[str, BoundController]:
+    """Bind every enabled controller to its settings, validating them once."""
+    return {
+        name: bind(CONTROLLERS[name], settings.controller(name), settings.policy, settings.limits)
+        for name in enabled_names(settings)
+    }
+
+
+def controller_for_kind(kind: str) -> Controller:
+    """Return the controller whose parent kind this is (for `kubehooks render`)."""
+    for controller in CONTROLLERS.values():
+        if controller.kind.kind == kind:
+            return controller
+    raise UnknownController(f"no controller handles kind {kind!r}")

@@ -1,0 +1,182 @@
+"""Calling a controller's hooks safely: the one place that keeps children when a spec is bad.
+
+Metacontroller deletes every observed child missing from an answer, so an answer is either the
+controller's own (vetted against the security policy and the child types it declared) or, when
+the spec cannot be honoured, the observed children echoed back as they were applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from hooks.builders.conditions import READY, REASON_TERMINATING, Conditions
+from hooks.builders.meta import CONTROLLER_UID, as_desired
+from hooks.contract import (
+    CustomizeRequest,
+    CustomizeResponse,
+    KubeObject,
+    Observed,
+    SyncRequest,
+    SyncResponse,
+)
+from hooks.controller import Controller, FinalizeRequest, HookRequest, ParentMeta
+from hooks.errors import HookError, InvalidSpec
+from hooks.policy import SecurityPolicy, check_child
+from hooks.settings import ControllerConfig, Limits
+
+
+class ControllerBug(HookError):
+    """A controller answered something it must not (an undeclared child type): answer 500."""
+
+
+@dataclass(frozen=True)
+class BoundController:
+    """A registered controller with its settings resolved at start-up."""
+
+    controller: Controller
+    config: ControllerConfig
+    options: BaseModel
+    policy: SecurityPolicy
+    limits: Limits
+
+    @property
+    def name(self) -> str:
+        """Return the controller's route name."""
+        return self.controller.name
+
+
+def bind(
+    controller: Controller, config: ControllerConfig, policy: SecurityPolicy, limits: Limits
+) -> BoundController:
+    """Validate a controller's options once, at start-up (a bad config refuses to start)."""
+    options = controller.options.model_validate(config.options)
+    return BoundController(controller, config, options, policy, limits)
+
+
+def parse_spec(model: type[BaseModel], parent: KubeObject) -> Any:
+    """Validate a parent's spec, turning validation errors into one readable InvalidSpec."""
+    try:
+        return model.model_validate(parent.get("spec") or {})
+    except ValidationError as err:
+        raise InvalidSpec(describe_validation_error(err, prefix="spec")) from None
+
+
+def describe_validation_error(err: ValidationError, *, prefix: str) -> str:
+    """Return `spec.a.b: message; ...` for the first few errors."""
+    parts = []
+    for item in err.errors()[:5]:
+        path = ".".join([prefix, *(str(loc) for loc in item["loc"])])
+        parts.append(f"{path}: {item['msg']}")
+    more = len(err.errors()) - 5
+    if more > 0:
+        parts.append(f"and {more} more")
+    return "; ".join(parts)
+
+
+def run_sync(bound: BoundController, request: SyncRequest, *, now: datetime) -> SyncResponse:
+    """Answer a sync (or finalize) call; never an answer that loses children by accident."""
+    controller = bound.controller
+    parent = ParentMeta.of(request.parent)
+    children = Observed(request.children)
+    if request.finalizing:
+        finalize = controller.finalize or finalize_by_deleting_children
+        response = finalize(FinalizeRequest(parent=parent, children=children, now=now))
+        _vet(bound, parent, response.children)
+        return response
+    try:
+        spec = parse_spec(controller.kind.spec, request.parent)
+        hook_request = HookRequest(
+            parent=parent,
+            spec=spec,
+            children=children,
+            related=Observed(request.related),
+            options=bound.options,
+            default_image=bound.config.default_image,
+            now=now,
+        )
+        response = controller.sync(hook_request)
+        _vet(bound, parent, response.children)
+    except InvalidSpec as err:
+        return keep_observed(request, parent, err, now=now)
+    _stamp_controller_uid(response.children, parent.uid)
+    return response
+
+
+def run_customize(bound: BoundController, request: CustomizeRequest) -> CustomizeResponse:
+    """Answer a customize call; a parent with a bad spec asks for nothing related."""
+    customize = bound.controller.customize
+    if customize is None:
+        return CustomizeResponse(relatedResources=[])
+    try:
+        spec = parse_spec(bound.controller.kind.spec, request.parent)
+    except InvalidSpec:
+        return CustomizeResponse(relatedResources=[])
+    return customize(ParentMeta.of(request.parent), spec)
+
+
+def keep_observed(
+    request: SyncRequest, parent: ParentMeta, err: InvalidSpec, *, now: datetime
+) -> SyncResponse:
+    """Echo every observed child as last applied and report the error as Ready=False."""
+    kept = [as_desired(child) for child in request.all_observed()]
+    return SyncResponse(
+        status=status_with_ready(parent, False, err.reason, err.message, now=now),
+        children=kept,
+    )
+
+
+def status_with_ready(
+    parent: ParentMeta, ready: bool, reason: str, message: str, *, now: datetime
+) -> KubeObject:
+    """Return the parent's last status with only its Ready condition replaced."""
+    conditions = Conditions(parent.status.get("conditions"), parent.generation, now)
+    previous = [
+        item
+        for item in parent.status.get("conditions") or []
+        if isinstance(item, dict) and item.get("type") != READY
+    ]
+    conditions.set(READY, ready, reason, message)
+    status = {key: value for key, value in parent.status.items() if key != "observedGeneration"}
+    status["conditions"] = [*previous, *conditions.to_list()]
+    return status
+
+
+def finalize_by_deleting_children(request: FinalizeRequest) -> SyncResponse:
+    """Ask for no children, and report finalized only once none is observed any more."""
+    remaining = list(request.children.everything())
+    message = (
+        f"waiting for {len(remaining)} child object(s) to be deleted"
+        if remaining
+        else "all children deleted"
+    )
+    status = status_with_ready(request.parent, False, REASON_TERMINATING, message, now=request.now)
+    return SyncResponse(status=status, children=[], finalized=not remaining)
+
+
+def _vet(bound: BoundController, parent: ParentMeta, children: list[KubeObject]) -> None:
+    declared = bound.controller.child_keys()
+    if len(children) > bound.limits.max_children:
+        raise InvalidSpec(
+            f"the spec asks for {len(children)} children, more than the server's limit of "
+            f"{bound.limits.max_children}",
+            reason="TooManyChildren",
+        )
+    for child in children:
+        key = f"{child.get('kind')}.{child.get('apiVersion')}"
+        if key not in declared:
+            raise ControllerBug(f"controller {bound.name} answered an undeclared child {key}")
+        check_child(child, parent.namespace, bound.policy)
+
+
+def _stamp_controller_uid(children: list[KubeObject], uid: str) -> None:
+    """Add the label Metacontroller's generated selector matches, as Metacontroller would."""
+    if not uid:
+        return
+    for child in children:
+        meta = child.setdefault("metadata", {})
+        labels = {**(meta.get("labels") or {}), CONTROLLER_UID: uid}
+        meta["labels"] = dict(sorted(labels.items()))

@@ -1,0 +1,38 @@
+"""The pure layers never import the HTTP stack, read the environment, or read the clock."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).parent.parent / "hooks"
+PURE = ["contract.py", "controller.py", "runtime.py", "policy.py", "api", "builders", "controllers"]
+FORBIDDEN_IMPORTS = {"flask", "werkzeug", "requests", "gunicorn", "os", "time"}
+FORBIDDEN_CALLS = {"now", "utcnow", "today", "time", "getenv"}
+
+
+def _files() -> list[Path]:
+    out: list[Path] = []
+    for item in PURE:
+        path = PACKAGE / item
+        out += sorted(path.rglob("*.py")) if path.is_dir() else [path]
+    return out
+
+
+@pytest.mark.parametrize("path", _files(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_pure_module_has_no_io(path: Path) -> None:
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            names = {(node.module or "").split(".")[0]}
+        else:
+            names = set()
+        assert not names & FORBIDDEN_IMPORTS, f"{path.name} imports {names & FORBIDDEN_IMPORTS}"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            assert node.func.attr not in FORBIDDEN_CALLS, f"{path.name} calls .{node.func.attr}()"
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("hooks."):
+            assert node.module.split(".")[1] not in {"server", "cli", "serve", "settings_io"}

@@ -1,0 +1,63 @@
+"""The committed crds/, metacontroller/ and deploy/ files are exactly what the code generates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from hooks.manifests import all_manifests, composite_controller, render_files
+from hooks.registry import CONTROLLERS
+from hooks.settings import ControllerConfig, Settings
+from tests.goldens import KUBERNETES_VERSION
+
+ROOT = Path(__file__).parent.parent
+FILES = render_files(Settings())
+
+
+@pytest.mark.parametrize("relative", sorted(FILES))
+def test_committed_manifest_matches_generated(relative: str) -> None:
+    path = ROOT / relative
+    assert path.exists(), f"{relative} missing: run `kubehooks manifests --out .`"
+    assert path.read_text() == FILES[relative], (
+        f"{relative} drifted from the models: run `kubehooks manifests --out .` and review"
+    )
+
+
+def test_no_stale_manifest_files() -> None:
+    committed = {
+        str(p.relative_to(ROOT))
+        for folder in ("crds", "metacontroller", "deploy")
+        for p in (ROOT / folder).glob("*.yaml")
+    }
+    assert committed == {p for p in FILES}
+
+
+def test_server_objects_validate() -> None:
+    for obj in all_manifests(Settings())["deploy/server.yaml"]:
+        kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+
+
+def test_every_child_type_has_an_update_strategy_that_updates() -> None:
+    for name in CONTROLLERS:
+        spec = composite_controller(name, ControllerConfig(), "http://x")["spec"]
+        for child in spec["childResources"]:
+            assert child["updateStrategy"]["method"] != "OnDelete"
+        assert spec["generateSelector"] is True
+        assert {hook["version"] for hook in spec["hooks"].values()} == {"v2"}
+
+
+def test_parent_selector_from_config_is_rendered() -> None:
+    config = ControllerConfig.model_validate({"parentSelector": {"matchLabels": {"team": "a"}}})
+    spec = composite_controller("foo", config, "http://x")["spec"]
+    assert spec["parentResource"]["labelSelector"] == {"matchLabels": {"team": "a"}}
+
+
+def test_enabled_subset_renders_only_those() -> None:
+    files = all_manifests(Settings(enabled=("foo",)))
+    assert "metacontroller/foo.yaml" in files
+    assert "metacontroller/podcluster.yaml" not in files
+    stream = list(yaml.safe_load_all(render_files(Settings(enabled=("foo",)))["crds/foo.yaml"]))
+    assert stream[0]["spec"]["names"]["kind"] == "Foo"

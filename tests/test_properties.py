@@ -1,0 +1,101 @@
+"""Invariants over every controller, checked on the golden requests and random spec mutations."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from hooks.contract import SyncRequest
+from hooks.registry import CONTROLLERS
+from hooks.runtime import bind, run_sync
+from hooks.settings import Settings
+from tests.goldens import GoldenCase, discover_cases
+
+NOW = datetime(2026, 1, 15, 10, tzinfo=UTC)
+SYNC_CASES = [case for case in discover_cases() if case.hook in {"sync", "finalize"}]
+WITH_CHILDREN = [
+    case for case in SYNC_CASES if any(case.request["children"].values()) and case.hook == "sync"
+]
+
+
+def _answer(case: GoldenCase, request: dict[str, Any]) -> dict[str, Any]:
+    settings = Settings.model_validate(case.meta.get("config", {}))
+    bound = bind(
+        CONTROLLERS[case.controller],
+        settings.controller(case.controller),
+        settings.policy,
+        settings.limits,
+    )
+    return run_sync(bound, SyncRequest.model_validate(copy.deepcopy(request)), now=NOW).to_wire()
+
+
+def _ids(cases: list[GoldenCase]) -> list[str]:
+    return [case.id for case in cases]
+
+
+@pytest.mark.parametrize("case", SYNC_CASES, ids=_ids(SYNC_CASES))
+def test_same_request_twice_gives_identical_bytes(case: GoldenCase) -> None:
+    assert orjson.dumps(_answer(case, case.request)) == orjson.dumps(_answer(case, case.request))
+
+
+@pytest.mark.parametrize("case", SYNC_CASES, ids=_ids(SYNC_CASES))
+def test_v1_and_v2_keys_give_the_same_answer(case: GoldenCase) -> None:
+    v1 = copy.deepcopy(case.request)
+    for group in ("children", "related"):
+        v1[group] = {
+            key: {obj["metadata"]["name"]: obj for obj in objects.values()}
+            for key, objects in v1[group].items()
+        }
+    assert _answer(case, v1) == _answer(case, case.request)
+
+
+@pytest.mark.parametrize("case", SYNC_CASES, ids=_ids(SYNC_CASES))
+def test_every_child_matches_the_generated_selector(case: GoldenCase) -> None:
+    uid = case.request["parent"]["metadata"]["uid"]
+    for child in _answer(case, case.request)["children"]:
+        assert child["metadata"]["labels"]["controller-uid"] == uid
+        assert child["metadata"].get("namespace") == case.request["parent"]["metadata"]["namespace"]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 2000) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@pytest.mark.parametrize("case", WITH_CHILDREN, ids=_ids(WITH_CHILDREN))
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_spec_that_fails_validation_keeps_every_observed_child(
+    case: GoldenCase, data: st.DataObject
+) -> None:
+    request = copy.deepcopy(case.request)
+    spec = request["parent"]["spec"]
+    key = data.draw(st.sampled_from([*spec.keys(), "unknownField"]))
+    spec[key] = data.draw(json_values)
+    kind = CONTROLLERS[case.controller].kind
+    try:
+        kind.spec.model_validate(spec)
+        return
+    except ValidationError:
+        pass
+    answer = _answer(case, request)
+    kept = {(c["kind"], c["metadata"]["name"]) for c in answer["children"]}
+    observed = {
+        (obj["kind"], obj["metadata"]["name"])
+        for group in request["children"].values()
+        for obj in group.values()
+    }
+    assert observed <= kept
+    ready = [c for c in answer["status"]["conditions"] if c["type"] == "Ready"]
+    assert ready and ready[0]["status"] == "False"

@@ -1,0 +1,168 @@
+"""HTTP behaviour of every route: answers, and a clear 4xx JSON error for every bad input."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from hooks.server import create_app
+from hooks.settings import Limits, Settings
+from tests.goldens import FIXTURES
+
+NOW = datetime(2026, 1, 15, 10, tzinfo=UTC)
+
+
+def _client(settings: Settings | None = None) -> FlaskClient:
+    return create_app(settings or Settings(), clock=lambda: NOW).test_client()
+
+
+def _request(controller: str = "foo", case: str = "steady-state") -> dict[str, Any]:
+    return json.loads((FIXTURES / controller / case / "request.json").read_text())
+
+
+def _error(response: Any, status: int, error: str) -> dict[str, Any]:
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/json"
+    body: dict[str, Any] = response.get_json()
+    assert body["error"] == error
+    assert "Traceback" not in response.get_data(as_text=True)
+    return body
+
+
+def test_healthz_and_readyz() -> None:
+    client = _client()
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz").get_json()
+    assert ready["status"] == "ready"
+    assert "foo" in ready["controllers"]
+
+
+@pytest.mark.parametrize("hook", ["sync", "finalize"])
+def test_sync_and_finalize_answer_200(hook: str) -> None:
+    response = _client().post(f"/foo/{hook}", json=_request())
+    assert response.status_code == 200
+    body = response.get_json()
+    assert set(body) <= {"status", "children", "resyncAfterSeconds", "finalized"}
+    assert isinstance(body["status"], dict) and isinstance(body["children"], list)
+
+
+def test_finalize_route_finalizes_even_without_the_flag() -> None:
+    request = _request()
+    request["finalizing"] = False
+    body = _client().post("/foo/finalize", json=request).get_json()
+    assert body["children"] == [] and body["finalized"] is False
+
+
+def test_customize_answers_related_rules() -> None:
+    body = _client().post("/foo/customize", json={"parent": _request()["parent"]}).get_json()
+    assert body["relatedResources"][0]["resource"] == "deployments"
+
+
+def test_customize_of_a_controller_without_one_is_404() -> None:
+    response = _client().post("/podcluster/customize", json={"parent": {}})
+    _error(response, 404, "NotFound")
+
+
+def test_unknown_controller_is_404() -> None:
+    _error(_client().post("/nope/sync", json=_request()), 404, "NotFound")
+
+
+def test_unknown_hook_is_404() -> None:
+    _error(_client().post("/foo/delete", json=_request()), 404, "NotFound")
+
+
+def test_disabled_controller_is_404() -> None:
+    client = _client(Settings(enabled=("podcluster",)))
+    body = _error(client.post("/foo/sync", json=_request()), 404, "NotFound")
+    assert "foo" in body["message"]
+
+
+def test_get_on_a_hook_is_405() -> None:
+    _error(_client().get("/foo/sync"), 405, "MethodNotAllowed")
+
+
+def test_not_json_is_400() -> None:
+    response = _client().post("/foo/sync", data=b"{not json", content_type="application/json")
+    body = _error(response, 400, "InvalidJSON")
+    assert "not valid JSON" in body["message"]
+
+
+def test_wrong_content_type_is_415() -> None:
+    response = _client().post("/foo/sync", data=b"{}", content_type="text/plain")
+    body = _error(response, 415, "UnsupportedMediaType")
+    assert "text/plain" in body["message"]
+
+
+def test_missing_content_type_is_415() -> None:
+    _error(_client().post("/foo/sync", data=b"{}"), 415, "UnsupportedMediaType")
+
+
+def test_json_that_is_not_an_object_is_400() -> None:
+    _error(_client().post("/foo/sync", json=[1, 2]), 400, "InvalidRequest")
+
+
+def test_missing_parent_is_400() -> None:
+    body = _error(_client().post("/foo/sync", json={"children": {}}), 400, "InvalidRequest")
+    assert "parent" in body["message"]
+
+
+def test_wrong_types_in_the_contract_are_400_with_details() -> None:
+    request = _request()
+    request["children"] = {"Deployment.apps/v1": ["not", "a", "map"]}
+    body = _error(_client().post("/foo/sync", json=request), 400, "InvalidRequest")
+    assert body["details"][0]["field"].startswith("children")
+
+
+def test_body_over_the_limit_is_413() -> None:
+    client = _client(Settings(limits=Limits(max_body_bytes=2048)))
+    request = _request()
+    request["parent"]["metadata"]["annotations"] = {"big": "x" * 4096}
+    body = _error(client.post("/foo/sync", json=request), 413, "RequestEntityTooLarge")
+    assert "2048" in body["message"]
+
+
+def test_nesting_over_the_limit_is_400() -> None:
+    deep: dict[str, Any] = {}
+    node = deep
+    for _ in range(100):
+        node["x"] = {}
+        node = node["x"]
+    request = _request()
+    request["parent"]["metadata"]["annotations"] = deep
+    _error(_client().post("/foo/sync", json=request), 400, "TooDeep")
+
+
+def test_too_many_observed_children_is_400() -> None:
+    client = _client(Settings(limits=Limits(max_children=2)))
+    request = _request("podcluster", "steady-state")
+    _error(client.post("/podcluster/sync", json=request), 400, "TooManyChildren")
+
+
+def test_a_bug_in_a_controller_is_a_500_without_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hooks.controllers import foo
+
+    def broken(request: Any) -> Any:
+        raise RuntimeError("boom: secret internals")
+
+    monkeypatch.setattr(foo, "sync", broken)
+    import hooks.registry as registry
+
+    monkeypatch.setitem(
+        registry.CONTROLLERS,
+        "foo",
+        registry.CONTROLLERS["foo"].__class__(
+            **{**registry.CONTROLLERS["foo"].__dict__, "sync": broken}
+        ),
+    )
+    response = _client().post("/foo/sync", json=_request())
+    body = _error(response, 500, "InternalError")
+    assert "boom" not in json.dumps(body)
+
+
+def test_every_response_carries_a_request_id() -> None:
+    response = _client().post("/foo/sync", json=_request(), headers={"X-Request-Id": "abc"})
+    assert response.headers["X-Request-Id"] == "abc"
