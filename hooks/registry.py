@@ -16,6 +16,7 @@ DEPLOYMENTS = ChildResource("Deployment", "apps/v1", "deployments")
 PODS = ChildResource(
     "Pod", "v1", "pods", update_strategy="RollingRecreate", status_checks=(("Ready", "True"),)
 )
+# (child resource types: add new ones above this line)
 
 CONTROLLERS: dict[str, Controller] = {
     "foo": Controller(
@@ -33,6 +34,7 @@ CONTROLLERS: dict[str, Controller] = {
         sync=podcluster.sync,
         builtin_image=podcluster.BUILTIN_IMAGE,
     ),
+    # (controllers: add new entries above this line)
 }
 
 
