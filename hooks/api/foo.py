@@ -5,7 +5,14 @@ from __future__ import annotations
 from pydantic import Field
 
 from hooks.api.common import NAME_PATTERN, KubeModel, StatusBase
-from hooks.api.kind import AGE, READY_COLUMN, REASON_COLUMN, Kind, PrinterColumn
+from hooks.api.kind import (
+    AGE,
+    READY_COLUMN,
+    REASON_COLUMN,
+    Kind,
+    PrinterColumn,
+    ScaleSubresource,
+)
 
 
 class FooSpec(KubeModel):
@@ -26,6 +33,8 @@ class FooStatus(StatusBase):
     """What the observed Deployment reports."""
 
     available_replicas: int | None = Field(default=None, description="Available Pods.")
+    replicas: int | None = Field(default=None, description="Pods the Deployment reports.")
+    selector: str | None = Field(default=None, description="Label selector of the Pods.")
 
 
 FOO = Kind(
@@ -35,6 +44,7 @@ FOO = Kind(
     status=FooStatus,
     short_names=("foo",),
     description="A Foo runs one nginx Deployment, as Kubernetes' sample-controller does.",
+    scale=ScaleSubresource(".spec.replicas", ".status.replicas", ".status.selector"),
     printer_columns=(
         PrinterColumn("Deployment", "string", ".spec.deploymentName"),
         PrinterColumn("Desired", "integer", ".spec.replicas"),

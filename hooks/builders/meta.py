@@ -38,6 +38,11 @@ def selector_labels(name: str, instance: str) -> dict[str, str]:
     return {"app.kubernetes.io/instance": instance, "app.kubernetes.io/name": name}
 
 
+def selector_string(labels: dict[str, str]) -> str:
+    """Return labels as the `k=v,k=v` selector string a scale subresource reports."""
+    return ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
+
+
 def standard_labels(
     name: str, instance: str, *, component: str | None = None, part_of: str | None = None
 ) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hooks.api.foo import FooSpec
 from hooks.builders import conditions as c
-from hooks.builders.meta import DEPLOYMENT, selector_labels, standard_labels
+from hooks.builders.meta import DEPLOYMENT, selector_labels, selector_string, standard_labels
 from hooks.builders.observe import DeploymentState, deployment_state
 from hooks.builders.workloads import container, deployment, pod_spec, pod_template
 from hooks.contract import CustomizeResponse, KubeObject, RelatedResourceRule, SyncResponse
@@ -71,14 +71,19 @@ def foo_status(request: HookRequest[FooSpec, NoOptions], state: DeploymentState)
             c.AVAILABLE, available, "MinimumReplicas" if available else "Scaling", message
         )
         conditions.set(c.READY, available, "DeploymentReady" if available else "Scaling", message)
-    return {"availableReplicas": state.available, "conditions": conditions.to_list()}
+    return {
+        "availableReplicas": state.available,
+        "replicas": state.replicas,
+        "selector": selector_string(selector_labels("foo", request.parent.name)),
+        "conditions": conditions.to_list(),
+    }
 
 
 def _conflict_status(request: HookRequest[FooSpec, NoOptions]) -> KubeObject:
     conditions = request.conditions()
     message = f"Resource {request.spec.deployment_name!r} already exists and is not managed by Foo"
     conditions.set(c.READY, False, c.REASON_RESOURCE_EXISTS, message)
-    return {"availableReplicas": 0, "conditions": conditions.to_list()}
+    return {"availableReplicas": 0, "replicas": 0, "conditions": conditions.to_list()}
 
 
 def _owned_by(obj: KubeObject, parent: ParentMeta) -> bool:

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from hooks.api.podcluster import PodClusterSpec, PodTemplate
 from hooks.builders import conditions as c
-from hooks.builders.meta import POD, is_terminating, selector_labels, standard_labels
+from hooks.builders.meta import (
+    POD,
+    is_terminating,
+    selector_labels,
+    selector_string,
+    standard_labels,
+)
 from hooks.builders.observe import pod_is_ready
 from hooks.builders.workloads import container, pod, pod_spec
 from hooks.contract import KubeObject, SyncResponse
@@ -56,7 +62,7 @@ def podcluster_status(request: HookRequest[PodClusterSpec, NoOptions]) -> KubeOb
         conditions.set(
             c.READY, False, "Scaling" if len(live) != wanted else "PodsNotReady", message
         )
-    selector = ",".join(f"{k}={v}" for k, v in selector_labels(NAME, request.parent.name).items())
+    selector = selector_string(selector_labels(NAME, request.parent.name))
     return {
         "replicas": len(live),
         "readyReplicas": ready,
