@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=int(os.environ.get("KUBEHOOKS_PORT", "8080")))
     serve.add_argument("--config", help="YAML config file (default: $KUBEHOOKS_CONFIG)")
     serve.add_argument("--workers", type=int, default=None, help="worker processes (default: CPUs)")
+    serve.add_argument(
+        "--threads",
+        type=int,
+        default=int(os.environ.get("KUBEHOOKS_THREADS", "0")) or None,
+        help="threads per worker (default: 8; 1 gives sync workers, which never answer 429)",
+    )
     serve.set_defaults(func=_serve)
 
     render = commands.add_parser("render", help="run a controller offline on a parent")
@@ -59,13 +68,45 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from hooks.serve import serve
-
     settings = load_settings(args.config)
     if args.config:
         os.environ["KUBEHOOKS_CONFIG"] = str(Path(args.config).resolve())
-    serve(settings, host=args.host, port=args.port, workers=args.workers)
+    with _metrics_dir():
+        from hooks.serve import serve
+
+        serve(settings, host=args.host, port=args.port, workers=args.workers, threads=args.threads)
     return 0
+
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+@contextmanager
+def _metrics_dir() -> Iterator[None]:
+    """Give prometheus-client's multi-process mode an empty folder while the server runs.
+
+    Runs before anything imports prometheus_client, which picks its storage at import time.
+    A folder named by PROMETHEUS_MULTIPROC_DIR is emptied of a previous run's samples; otherwise
+    a temporary one is made, and removed at exit by the process that made it only (gunicorn's
+    workers leave through this same frame when they exit).
+    """
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        folder = Path(given)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink()
+        yield
+        return
+    folder = Path(tempfile.mkdtemp(prefix="kubehooks-metrics-"))
+    owner = os.getpid()
+    os.environ[MULTIPROC_ENV] = str(folder)
+    try:
+        yield
+    finally:
+        if os.getpid() == owner:
+            shutil.rmtree(folder, ignore_errors=True)
+            os.environ.pop(MULTIPROC_ENV, None)
 
 
 class RenderError(Exception):

@@ -9,18 +9,128 @@ response with an unknown top-level key fails the whole sync, and a v1 response w
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SkipValidation, model_validator
 
 KubeObject = dict[str, Any]
 ObjectMap = dict[str, KubeObject]
 """One child group: v1 keys it by `name`, v2 by `namespace/name`; controllers never read keys."""
 
 
+class ObjectMeta(BaseModel):
+    """The metadata fields hooks read, typed as the API server writes them.
+
+    This model documents the contract (the server's OpenAPI document is generated from it);
+    requests are checked by `check_object`, its hand-written twin that copies nothing, because
+    validating every observed Pod with pydantic would cost as much as parsing the request.
+    A test keeps the two in agreement.
+    """
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    name: str = Field(description="The object's name.")
+    namespace: str = Field(default="", description="Its namespace; absent when cluster-scoped.")
+    uid: str = Field(default="", description="Set by the API server.")
+    resourceVersion: str = Field(default="", description="Set by the API server.")  # noqa: N815
+    generation: int = Field(
+        default=0, ge=-(2**63), le=2**63 - 1, description="Spec changes seen (an int64)."
+    )
+    labels: dict[str, str] = Field(default_factory=dict, description="Labels.")
+    annotations: dict[str, str] = Field(default_factory=dict, description="Annotations.")
+    deletionTimestamp: str = Field(default="", description="Set once deletion started.")  # noqa: N815
+
+
+class ObjectShape(BaseModel):
+    """A Kubernetes object as a hook receives it: typed identity, everything else free-form."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    apiVersion: str = Field(description="group/version, or v1.")  # noqa: N815
+    kind: str = Field(description="The object's kind.")
+    metadata: ObjectMeta
+
+
+_META_STRINGS = ("name", "namespace", "uid", "resourceVersion", "deletionTimestamp")
+_META_MAPS = ("labels", "annotations")
+_ABSENT: Any = ""
+"""Stands in for a metadata key that is absent: a string, so it passes the string checks."""
+_STR = {str}
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def check_object(obj: Any, where: str) -> None:
+    """Raise ValueError naming the field unless `obj` fits `ObjectShape` (without copying it).
+
+    Metacontroller only sends objects the API server stored, so this never refuses one of its
+    requests; it turns a malformed one into a 400 instead of a crash deep inside a controller.
+    """
+    problem = _shape_problem(obj)
+    if problem is not None:
+        raise ValueError(where + problem)
+
+
+def _shape_problem(obj: Any) -> str | None:
+    """Return what is wrong with an object's shape (a field path and why), or None.
+
+    Runs for every observed object of every request, so it allocates nothing on success: the
+    caller formats where the object sits only once something is wrong.
+    """
+    if not isinstance(obj, dict):
+        return ": must be an object"
+    if not isinstance(obj.get("apiVersion"), str):
+        return ".apiVersion: must be a string"
+    if not isinstance(obj.get("kind"), str):
+        return ".kind: must be a string"
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        return ".metadata: must be an object"
+    if not isinstance(meta.get("name"), str):
+        return ".metadata.name: must be a string"
+    for key in _META_STRINGS:
+        if not isinstance(meta.get(key, _ABSENT), str):
+            return f".metadata.{key}: must be a string"
+    generation = meta.get("generation", 0)
+    if type(generation) is not int:
+        if isinstance(generation, float) and generation.is_integer() and abs(generation) <= 2**53:
+            # JSON does not tell 3 from 3.0, and a JSON Schema integer may be written either
+            # way; past 2**53 a float is no longer exact (parsers read huge integers as floats).
+            meta["generation"] = int(generation)
+        elif not isinstance(generation, int) or isinstance(generation, bool):
+            return ".metadata.generation: must be an integer"
+        elif not _INT64_MIN <= generation <= _INT64_MAX:
+            return ".metadata.generation: must be a 64-bit integer"
+    elif not _INT64_MIN <= generation <= _INT64_MAX:
+        return ".metadata.generation: must be a 64-bit integer"
+    for key in _META_MAPS:
+        value = meta.get(key)
+        if value is None and key not in meta:
+            continue
+        if not isinstance(value, dict) or not (
+            # set(map(type, ...)) runs in C; the generator is the exact check for str subclasses.
+            set(map(type, value.values())) <= _STR
+            or all(isinstance(item, str) for item in value.values())
+        ):
+            return f".metadata.{key}: must map strings to strings"
+    return None
+
+
+def _check_groups(groups: dict[str, ObjectMap], where: str) -> None:
+    for group, objects in groups.items():
+        for key, obj in objects.items():
+            problem = _shape_problem(obj)
+            if problem is not None:
+                raise ValueError(f"{where}[{group!r}][{key!r}]{problem}")
+
+
 def child_key(kind: str, api_version: str) -> str:
     """Return the group key: `Kind.version` for core, `Kind.group/version` otherwise."""
     return f"{kind}.{api_version}"
+
+
+Observed_ = Annotated[KubeObject, SkipValidation]
+"""An observed object as received: `_objects_have_identity` checks its shape without copying it
+(pydantic would copy every one of a thousand Pods to check that it is a dict)."""
 
 
 class SyncRequest(BaseModel):
@@ -30,9 +140,16 @@ class SyncRequest(BaseModel):
 
     controller: KubeObject = Field(default_factory=dict)
     parent: KubeObject
-    children: dict[str, ObjectMap] = Field(default_factory=dict)
-    related: dict[str, ObjectMap] = Field(default_factory=dict)
-    finalizing: bool = False
+    children: dict[str, dict[str, Observed_]] = Field(default_factory=dict)
+    related: dict[str, dict[str, Observed_]] = Field(default_factory=dict)
+    finalizing: bool = Field(default=False, strict=True)
+
+    @model_validator(mode="after")
+    def _objects_have_identity(self) -> SyncRequest:
+        check_object(self.parent, "parent")
+        _check_groups(self.children, "children")
+        _check_groups(self.related, "related")
+        return self
 
     def observed(self, key: str) -> list[KubeObject]:
         """Return the observed children of one group, ordered by namespace and name."""
@@ -59,6 +176,10 @@ class Observed:
         """Return the objects of one group, ordered by namespace and name."""
         objects = self._groups.get(key) or {}
         return sorted(objects.values(), key=_namespaced_name)
+
+    def unordered(self, key: str) -> list[KubeObject]:
+        """Return the objects of one group in the order received: for counting, not for output."""
+        return list((self._groups.get(key) or {}).values())
 
     def named(self, key: str, name: str) -> KubeObject | None:
         """Return the object of that group with `metadata.name == name`, if observed."""
@@ -140,6 +261,11 @@ class CustomizeRequest(BaseModel):
 
     controller: KubeObject = Field(default_factory=dict)
     parent: KubeObject
+
+    @model_validator(mode="after")
+    def _parent_has_identity(self) -> CustomizeRequest:
+        check_object(self.parent, "parent")
+        return self
 
 
 class RelatedResourceRule(BaseModel):

@@ -1,4 +1,10 @@
-"""Structured JSON logs: one line per hook call, fields a log pipeline can index."""
+"""Structured JSON logs: one line per hook call, fields a log pipeline can index.
+
+A hook call's line carries the controller and hook, the parent's namespace, name, uid and
+generation, the HTTP status, a `result` (OK, NotModified, a spec error's reason such as
+InvalidSpec or PolicyViolation, or the HTTP error's name), the duration, the number of
+children answered and the request id (the caller's X-Request-Id when sane, else a fresh one).
+"""
 
 from __future__ import annotations
 
@@ -49,6 +55,7 @@ def log_hook_call(
     seconds: float,
     request_id: str | None,
     children: int | None,
+    result: str | None = None,
 ) -> None:
     """Log one hook call with the parent's identity, its duration and its result."""
     meta = (parent.get("metadata") or {}) if isinstance(parent, dict) else {}
@@ -60,6 +67,7 @@ def log_hook_call(
         "uid": meta.get("uid"),
         "generation": meta.get("generation"),
         "status": status,
+        "result": result,
         "durationMs": round(seconds * 1000, 3),
         "requestId": request_id,
         "children": children,

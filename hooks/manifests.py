@@ -2,11 +2,18 @@
 
 The files under crds/, metacontroller/ and deploy/ are this module's output (`kubehooks manifests
 --out .`); a test fails when they drift from it.
+
+The rendered setup is the production one. Metacontroller authenticates with a bearer token from
+the Secret `kubehooks-auth` (key `token`), which the server mounts and reads too, and, when
+`hookUrl` is https (the default), checks the server's certificate against `ca.crt` of the TLS
+Secret `kubehooks-tls` the server serves. Both Secrets are created by the operator, never
+rendered (see the README's "Running in production").
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -18,7 +25,15 @@ NAMESPACE = "kubehooks"
 APP = "kubehooks"
 IMAGE = "kubehooks:0.1.0"
 PORT = 8080
+TLS_PORT = 8443
 HOOK_TIMEOUT = "10s"
+AUTH_SECRET = "kubehooks-auth"
+TLS_SECRET = "kubehooks-tls"
+SECRETS_DIR = "/var/run/secrets/kubehooks"
+ETAG_CACHE = {"enabled": True, "cacheTimeoutSeconds": 3600, "cacheCleanupSeconds": 600}
+"""Metacontroller's ETag cache per hook. Both timeouts or neither: with only the first set,
+Metacontroller dereferences the unset second (webhook.go). An hour outlives its 30-minute relist,
+which is when an unchanged parent is sent again; without timeouts entries never expire."""
 
 Manifest = dict[str, Any]
 
@@ -33,12 +48,42 @@ def dump_yaml(objects: list[Manifest]) -> str:
     return yaml.dump_all(objects, Dumper=_NoAliasDumper, sort_keys=False, width=100)
 
 
-def composite_controller(name: str, config: ControllerConfig, hook_url: str) -> Manifest:
+def endpoint_config(hook_url: str) -> Manifest:
+    """Return the endpointConfigs entry for the server: the bearer token, and the CA when https.
+
+    Metacontroller matches it by the host (and port) of each hook URL; it reads the Secrets once,
+    when the CompositeController is (re)created, so rotating them needs a touch of the
+    CompositeControllers as well as a restart of the server.
+    """
+    url = urlsplit(hook_url)
+    entry: Manifest = {
+        "host": url.netloc,
+        "authorization": {
+            "type": "Bearer",
+            "secretRef": {"name": AUTH_SECRET, "namespace": NAMESPACE, "key": "token"},
+        },
+    }
+    if url.scheme == "https":
+        entry["caBundle"] = {
+            "secretRef": {"name": TLS_SECRET, "namespace": NAMESPACE, "key": "ca.crt"}
+        }
+    return entry
+
+
+def composite_controller(
+    name: str,
+    config: ControllerConfig,
+    hook_url: str,
+    *,
+    endpoint: Manifest | None = None,
+    etag: bool = False,
+) -> Manifest:
     """Return the CompositeController that routes one controller's hooks to this server.
 
     v2 hooks (uniform `namespace/name` keys, strict response parsing), a generated selector
     (children carry `controller-uid`, so nothing unrelated is adopted), and a finalize hook so a
-    parent is only gone once its children are.
+    parent is only gone once its children are. `endpoint` (see endpoint_config) adds the
+    credentials and CA Metacontroller uses; `etag` turns on its ETag cache for sync and finalize.
     """
     controller = CONTROLLERS[name]
     parent: dict[str, Any] = {
@@ -61,7 +106,7 @@ def composite_controller(name: str, config: ControllerConfig, hook_url: str) -> 
                 "updateStrategy": strategy,
             }
         )
-    hooks = {
+    hooks: dict[str, dict[str, Any]] = {
         hook: {
             "version": "v2",
             "webhook": {"url": f"{hook_url}/{name}/{hook}", "timeout": HOOK_TIMEOUT},
@@ -69,6 +114,9 @@ def composite_controller(name: str, config: ControllerConfig, hook_url: str) -> 
         for hook in ("sync", "finalize", "customize")
         if hook != "customize" or controller.customize is not None
     }
+    if etag:
+        for hook in ("sync", "finalize"):
+            hooks[hook]["webhook"]["etag"] = dict(ETAG_CACHE)
     spec: dict[str, Any] = {
         "generateSelector": True,
         "parentResource": parent,
@@ -78,6 +126,8 @@ def composite_controller(name: str, config: ControllerConfig, hook_url: str) -> 
     resync = config.resync_period_seconds or controller.resync_period_seconds
     if resync:
         spec["resyncPeriodSeconds"] = resync
+    if endpoint is not None:
+        spec["endpointConfigs"] = [endpoint]
     return {
         "apiVersion": "metacontroller.k8s.io/v1alpha1",
         "kind": "CompositeController",
@@ -91,21 +141,64 @@ def _labels() -> dict[str, str]:
 
 
 def server_objects(settings: Settings) -> list[Manifest]:
-    """Return the Namespace, ServiceAccount, ConfigMap, Deployment and Service of the server."""
+    """Return the Namespace, ServiceAccount, ConfigMap, Deployment and Service of the server.
+
+    The server reads the bearer token from the mounted `kubehooks-auth` Secret and, with an https
+    `hookUrl`, serves the mounted `kubehooks-tls` certificate. On deletion the Pod first sleeps
+    (preStop) so Service endpoints drop it, then gunicorn finishes in-flight calls on SIGTERM.
+    """
     labels = _labels()
     meta = {"name": APP, "namespace": NAMESPACE, "labels": labels}
-    config = {"enabled": enabled_names(settings), "logLevel": settings.log_level}
+    url = urlsplit(settings.hook_url)
+    tls = url.scheme == "https"
+    port_name, port = ("https", TLS_PORT) if tls else ("http", PORT)
+    config: Manifest = {
+        "enabled": enabled_names(settings),
+        "logLevel": settings.log_level,
+        "auth": {"bearerTokenFile": f"{SECRETS_DIR}/auth/token"},
+    }
+    mounts: list[Manifest] = [
+        {"name": "config", "mountPath": "/etc/kubehooks", "readOnly": True},
+        {"name": "auth", "mountPath": f"{SECRETS_DIR}/auth", "readOnly": True},
+    ]
+    volumes: list[Manifest] = [
+        {"name": "config", "configMap": {"name": APP}},
+        {"name": "auth", "secret": {"secretName": AUTH_SECRET, "defaultMode": 0o440}},
+    ]
+    if tls:
+        config["tls"] = {
+            "certFile": f"{SECRETS_DIR}/tls/tls.crt",
+            "keyFile": f"{SECRETS_DIR}/tls/tls.key",
+        }
+        mounts.append({"name": "tls", "mountPath": f"{SECRETS_DIR}/tls", "readOnly": True})
+        volumes.append({"name": "tls", "secret": {"secretName": TLS_SECRET, "defaultMode": 0o440}})
+    mounts.append({"name": "tmp", "mountPath": "/tmp"})
+    volumes.append({"name": "tmp", "emptyDir": {}})
+    scheme = "HTTPS" if tls else "HTTP"
     container = {
         "name": "hooks",
         "image": IMAGE,
-        "args": ["serve", "--port", str(PORT), "--config", "/etc/kubehooks/config.yaml"],
-        "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
-        "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 5},
+        # Pinned: by default gunicorn starts one worker per CPU of the node, not of the Pod.
+        "args": [
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--config",
+            "/etc/kubehooks/config.yaml",
+        ],
+        "ports": [{"name": port_name, "containerPort": port, "protocol": "TCP"}],
+        "readinessProbe": {
+            "httpGet": {"path": "/readyz", "port": port_name, "scheme": scheme},
+            "periodSeconds": 5,
+        },
         "livenessProbe": {
-            "httpGet": {"path": "/healthz", "port": "http"},
+            "httpGet": {"path": "/healthz", "port": port_name, "scheme": scheme},
             "periodSeconds": 10,
             "failureThreshold": 3,
         },
+        "lifecycle": {"preStop": {"sleep": {"seconds": 5}}},
         "resources": {
             "requests": {"cpu": "100m", "memory": "128Mi"},
             "limits": {"memory": "512Mi"},
@@ -115,10 +208,7 @@ def server_objects(settings: Settings) -> list[Manifest]:
             "readOnlyRootFilesystem": True,
             "capabilities": {"drop": ["ALL"]},
         },
-        "volumeMounts": [
-            {"name": "config", "mountPath": "/etc/kubehooks", "readOnly": True},
-            {"name": "tmp", "mountPath": "/tmp"},
-        ],
+        "volumeMounts": mounts,
     }
     pod_labels = {"app.kubernetes.io/name": APP}
     return [
@@ -151,17 +241,16 @@ def server_objects(settings: Settings) -> list[Manifest]:
                     "spec": {
                         "serviceAccountName": APP,
                         "automountServiceAccountToken": False,
+                        "terminationGracePeriodSeconds": 40,
                         "securityContext": {
                             "runAsNonRoot": True,
                             "runAsUser": 10001,
                             "runAsGroup": 10001,
+                            "fsGroup": 10001,
                             "seccompProfile": {"type": "RuntimeDefault"},
                         },
                         "containers": [container],
-                        "volumes": [
-                            {"name": "config", "configMap": {"name": APP}},
-                            {"name": "tmp", "emptyDir": {}},
-                        ],
+                        "volumes": volumes,
                     },
                 },
             },
@@ -172,7 +261,14 @@ def server_objects(settings: Settings) -> list[Manifest]:
             "metadata": meta,
             "spec": {
                 "selector": pod_labels,
-                "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}],
+                "ports": [
+                    {
+                        "name": port_name,
+                        "port": url.port or (443 if tls else 80),
+                        "targetPort": port_name,
+                        "protocol": "TCP",
+                    }
+                ],
             },
         },
     ]
@@ -186,7 +282,13 @@ def all_manifests(settings: Settings) -> dict[str, list[Manifest]]:
         kind = CONTROLLERS[name].kind
         files[f"crds/{kind.singular}.yaml"] = [crd(kind)]
         files[f"metacontroller/{name}.yaml"] = [
-            composite_controller(name, settings.controller(name), settings.hook_url)
+            composite_controller(
+                name,
+                settings.controller(name),
+                settings.hook_url,
+                endpoint=endpoint_config(settings.hook_url),
+                etag=settings.etag,
+            )
         ]
     kinds = sorted(CONTROLLERS[name].kind.singular for name in names)
     files["crds/kustomization.yaml"] = [_kustomization([f"{k}.yaml" for k in kinds])]

@@ -7,6 +7,8 @@ the children as built, not the spec, so every controller is covered by the same 
 
 from __future__ import annotations
 
+from functools import cache
+
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
@@ -39,7 +41,10 @@ class SecurityPolicy(BaseModel):
         alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
     )
 
-    allow_privileged: bool = Field(default=False, description="privileged containers")
+    allow_privileged: bool = Field(
+        default=False,
+        description="privileged containers, Windows hostProcess and an unmasked /proc",
+    )
     allowed_capabilities: tuple[str, ...] = Field(
         default=BASELINE_CAPABILITIES, description="capabilities a container may add"
     )
@@ -81,18 +86,34 @@ def check_pod_spec(spec: KubeObject, policy: SecurityPolicy, *, where: str) -> N
                 raise PolicyViolation(
                     "hostPath", f"{where}: hostPath volume {volume.get('name')!r} is not allowed"
                 )
-    containers = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+    if not policy.allow_privileged and _host_process(spec.get("securityContext")):
+        raise PolicyViolation("privileged", f"{where}: Windows hostProcess Pods are not allowed")
+    containers = [
+        *(spec.get("initContainers") or []),
+        *(spec.get("containers") or []),
+        *(spec.get("ephemeralContainers") or []),
+    ]
     for item in containers:
         _check_container(item, policy, where=f"{where} container {item.get('name')!r}")
 
 
+def _host_process(context: object) -> bool:
+    """Say whether a security context asks for a Windows HostProcess (privileged on the node)."""
+    options = context.get("windowsOptions") if isinstance(context, dict) else None
+    return isinstance(options, dict) and bool(options.get("hostProcess"))
+
+
 def _check_container(container: KubeObject, policy: SecurityPolicy, *, where: str) -> None:
     context = container.get("securityContext") or {}
-    if context.get("privileged") and not policy.allow_privileged:
-        raise PolicyViolation("privileged", f"{where}: privileged containers are not allowed")
+    if not policy.allow_privileged:
+        if context.get("privileged"):
+            raise PolicyViolation("privileged", f"{where}: privileged containers are not allowed")
+        if _host_process(context):
+            raise PolicyViolation("privileged", f"{where}: Windows hostProcess is not allowed")
+        if context.get("procMount") not in (None, "Default"):
+            raise PolicyViolation("privileged", f"{where}: an unmasked /proc is not allowed")
     added = (context.get("capabilities") or {}).get("add") or []
-    allowed = {cap.upper().removeprefix("CAP_") for cap in policy.allowed_capabilities}
-    refused = sorted(cap for cap in added if str(cap).upper().removeprefix("CAP_") not in allowed)
+    refused = sorted(cap for cap in added if _bare(cap) not in _allowed(policy)) if added else []
     if refused:
         raise PolicyViolation(
             "capabilities", f"{where}: adding {', '.join(refused)} is not allowed"
@@ -101,6 +122,16 @@ def _check_container(container: KubeObject, policy: SecurityPolicy, *, where: st
         for port in container.get("ports") or []:
             if port.get("hostPort"):
                 raise PolicyViolation("hostPorts", f"{where}: hostPort is not allowed")
+
+
+def _bare(capability: object) -> str:
+    return str(capability).upper().removeprefix("CAP_")
+
+
+@cache
+def _allowed(policy: SecurityPolicy) -> frozenset[str]:
+    """Return the policy's capabilities as compared (upper case, no CAP_), once per policy."""
+    return frozenset(_bare(cap) for cap in policy.allowed_capabilities)
 
 
 def _name(obj: KubeObject) -> str:

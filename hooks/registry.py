@@ -5,10 +5,23 @@ Plain data, no import-time decorators: adding a controller is one entry here.
 
 from __future__ import annotations
 
+from hooks.api.aijob import AIJOB, AIJobOptions
+from hooks.api.application import APPLICATION
+from hooks.api.cronscaler import CRONSCALER
 from hooks.api.foo import FOO
+from hooks.api.modelbox import MODELBOX
 from hooks.api.podcluster import PODCLUSTER
+from hooks.api.redismigration import REDISMIGRATION, RedisMigrationOptions
 from hooks.controller import ChildResource, Controller
-from hooks.controllers import foo, podcluster
+from hooks.controllers import (
+    aijob,
+    application,
+    cronscaler,
+    foo,
+    modelbox,
+    podcluster,
+    redismigration,
+)
 from hooks.runtime import BoundController, bind
 from hooks.settings import Settings
 
@@ -16,6 +29,12 @@ DEPLOYMENTS = ChildResource("Deployment", "apps/v1", "deployments")
 PODS = ChildResource(
     "Pod", "v1", "pods", update_strategy="RollingRecreate", status_checks=(("Ready", "True"),)
 )
+SERVICES = ChildResource("Service", "v1", "services")
+INGRESSES = ChildResource("Ingress", "networking.k8s.io/v1", "ingresses")
+JOBS = ChildResource("Job", "batch/v1", "jobs")
+"""InPlace, and the controllers answer an existing Job as it was applied: a Job's pod template is
+immutable (a rebuilt one would fail every update), while `suspend` can change in place."""
+HPAS = ChildResource("HorizontalPodAutoscaler", "autoscaling/v2", "horizontalpodautoscalers")
 # (child resource types: add new ones above this line)
 
 CONTROLLERS: dict[str, Controller] = {
@@ -33,6 +52,40 @@ CONTROLLERS: dict[str, Controller] = {
         children=(PODS,),
         sync=podcluster.sync,
         builtin_image=podcluster.BUILTIN_IMAGE,
+    ),
+    "application": Controller(
+        name="application",
+        kind=APPLICATION,
+        children=(DEPLOYMENTS, SERVICES, INGRESSES),
+        sync=application.sync,
+    ),
+    "modelbox": Controller(
+        name="modelbox",
+        kind=MODELBOX,
+        children=(DEPLOYMENTS, SERVICES),
+        sync=modelbox.sync,
+    ),
+    "redismigration": Controller(
+        name="redismigration",
+        kind=REDISMIGRATION,
+        children=(JOBS,),
+        sync=redismigration.sync,
+        options=RedisMigrationOptions,
+        builtin_image=redismigration.BUILTIN_IMAGE,
+    ),
+    "aijob": Controller(
+        name="aijob",
+        kind=AIJOB,
+        children=(JOBS, SERVICES),
+        sync=aijob.sync,
+        options=AIJobOptions,
+    ),
+    "cronscaler": Controller(
+        name="cronscaler",
+        kind=CRONSCALER,
+        children=(HPAS,),
+        sync=cronscaler.sync,
+        customize=cronscaler.customize,
     ),
     # (controllers: add new entries above this line)
 }

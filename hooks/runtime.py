@@ -7,8 +7,10 @@ the spec cannot be honoured, the observed children echoed back as they were appl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -48,6 +50,11 @@ class BoundController:
         """Return the controller's route name."""
         return self.controller.name
 
+    @cached_property
+    def child_keys(self) -> frozenset[str]:
+        """Return the group keys of the controller's child types, computed once per process."""
+        return frozenset(self.controller.child_keys())
+
 
 def bind(
     controller: Controller, config: ControllerConfig, policy: SecurityPolicy, limits: Limits
@@ -77,8 +84,18 @@ def describe_validation_error(err: ValidationError, *, prefix: str) -> str:
     return "; ".join(parts)
 
 
-def run_sync(bound: BoundController, request: SyncRequest, *, now: datetime) -> SyncResponse:
-    """Answer a sync (or finalize) call; never an answer that loses children by accident."""
+def run_sync(
+    bound: BoundController,
+    request: SyncRequest,
+    *,
+    now: datetime,
+    on_invalid_spec: Callable[[InvalidSpec], None] | None = None,
+) -> SyncResponse:
+    """Answer a sync (or finalize) call; never an answer that loses children by accident.
+
+    `on_invalid_spec` hears about a spec that could not be honoured (the server counts them by
+    reason); the answer is the same either way.
+    """
     controller = bound.controller
     parent = ParentMeta.of(request.parent)
     children = Observed(request.children)
@@ -101,6 +118,8 @@ def run_sync(bound: BoundController, request: SyncRequest, *, now: datetime) -> 
         response = controller.sync(hook_request)
         _vet(bound, parent, response.children)
     except InvalidSpec as err:
+        if on_invalid_spec is not None:
+            on_invalid_spec(err)
         return keep_observed(request, parent, err, now=now)
     _stamp_controller_uid(response.children, parent.uid)
     return response
@@ -158,7 +177,7 @@ def finalize_by_deleting_children(request: FinalizeRequest) -> SyncResponse:
 
 
 def _vet(bound: BoundController, parent: ParentMeta, children: list[KubeObject]) -> None:
-    declared = bound.controller.child_keys()
+    declared = bound.child_keys
     if len(children) > bound.limits.max_children:
         raise InvalidSpec(
             f"the spec asks for {len(children)} children, more than the server's limit of "

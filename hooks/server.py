@@ -3,32 +3,46 @@
 No business logic lives here. Bad input gets a 4xx JSON error that names the problem; a bug
 gets a 500 without a traceback (Metacontroller then changes nothing and retries), never a 200
 that would delete children.
+
+The order of work on a hook call is chosen so that refusals cost least: authentication (one
+constant-time compare), reading the raw body, the ETag (a hash of those bytes, so a 304 parses
+nothing), the in-flight limit (429), and only then parsing and the controller. Metrics and the
+log line are written after the answer has been sent.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
+from functools import cache
+from http import HTTPStatus
 from typing import Any, TypeVar
 
 import orjson
 from flask import Flask, Request, Response, g, request
 from pydantic import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from hooks.contract import CustomizeRequest, SyncRequest
-from hooks.errors import BadRequest
+from hooks import metrics
+from hooks.auth import load_credentials
+from hooks.contract import CustomizeRequest, KubeObject, SyncRequest
+from hooks.edge import Etags, GcPause, InFlight, Readiness, etag_matches, request_id
+from hooks.errors import BadRequest, InvalidSpec
 from hooks.logs import configure_logging, log_hook_call
+from hooks.openapi import openapi_document
 from hooks.registry import bind_enabled
-from hooks.runtime import describe_validation_error, run_customize, run_sync
+from hooks.runtime import BoundController, describe_validation_error, run_customize, run_sync
 from hooks.settings import Limits, Settings, load_settings
 
 Clock = Callable[[], datetime]
 RequestT = TypeVar("RequestT", SyncRequest, CustomizeRequest)
 HOOKS = ("sync", "finalize", "customize")
+PUBLIC_ENDPOINTS = frozenset({"healthz", "readyz", "openapi"})
+"""Routes that never ask for credentials: probes, and the description of the API."""
 
 log = logging.getLogger("kubehooks.server")
 
@@ -38,39 +52,42 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> Flask:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock = utc_now,
+    environ: Mapping[str, str] | None = None,
+) -> Flask:
     """Build the hook server for the enabled controllers.
 
     gunicorn loads `hooks.server:create_app()`; tests pass Settings (and a fixed clock) directly.
+    Credentials are read from `environ` (default: the process environment) and the files the
+    settings name; anything unusable raises SettingsError, so a misconfigured server never starts.
     """
     settings = settings or load_settings()
     configure_logging(settings.log_level)
     controllers = bind_enabled(settings)
+    credentials = load_credentials(settings.auth, os.environ if environ is None else environ)
+    etags = Etags(settings, controllers) if settings.etag else None
+    in_flight = InFlight(settings.limits.max_in_flight)
+    readiness = Readiness()
+    public = PUBLIC_ENDPOINTS | ({"metrics"} if not settings.auth.protect_metrics else set())
     app = Flask("kubehooks")
     app.config["MAX_CONTENT_LENGTH"] = settings.limits.max_body_bytes
-    app.extensions["kubehooks"] = {"settings": settings, "controllers": controllers}
+    app.extensions["kubehooks"] = {
+        "settings": settings,
+        "controllers": controllers,
+        "readiness": readiness,
+        "in_flight": in_flight,
+    }
 
     @app.post("/<controller>/<hook>")
     def hook_route(controller: str, hook: str) -> Response:
+        """Refuse the hook calls the hook path leaves to Flask: unknown controllers or hooks."""
         bound = controllers.get(controller)
         if bound is None or hook not in HOOKS:
             raise BadRequest(404, "NotFound", f"no hook {hook!r} for controller {controller!r}")
-        g.controller, g.hook = controller, hook
-        body = read_json(request, settings.limits)
-        if hook == "customize":
-            if bound.controller.customize is None:
-                raise BadRequest(404, "NotFound", f"controller {controller!r} has no customize")
-            customize_request = parse(CustomizeRequest, body)
-            g.parent = customize_request.parent
-            return json_response(200, run_customize(bound, customize_request).to_wire())
-        sync_request = parse(SyncRequest, body)
-        g.parent = sync_request.parent
-        check_children_count(sync_request, settings.limits)
-        if hook == "finalize":
-            sync_request.finalizing = True
-        response = run_sync(bound, sync_request, now=clock())
-        g.children = len(response.children)
-        return json_response(200, response.to_wire())
+        raise BadRequest(404, "NotFound", f"controller {controller!r} has no customize")
 
     @app.get("/healthz")
     def healthz() -> Response:
@@ -78,30 +95,82 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
 
     @app.get("/readyz")
     def readyz() -> Response:
-        return json_response(200, {"status": "ready", "controllers": sorted(controllers)})
+        state = readiness.state
+        return json_response(
+            200 if state == "ready" else 503,
+            {"status": state, "controllers": sorted(controllers)},
+        )
+
+    @app.get("/metrics", endpoint="metrics")
+    def metrics_route() -> Response:
+        data, content_type = metrics.exposition()
+        return Response(data, status=200, content_type=content_type)
+
+    @app.get("/openapi.json", endpoint="openapi")
+    def openapi_route() -> Response:
+        return json_response(200, openapi_json())
+
+    @cache
+    def openapi_json() -> KubeObject:
+        return openapi_document(settings, controllers, credentials)
 
     @app.before_request
-    def start_timer() -> None:
+    def start() -> Response | None:
         g.started = time.perf_counter()
-        g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+        g.request_id = request_id(request.headers.get("X-Request-Id")) or uuid.uuid4().hex
+        if credentials.enabled and request.endpoint not in public:
+            if not credentials.accepts(request.headers.get("Authorization")):
+                g.error = "Unauthorized"
+                return json_response(
+                    401,
+                    {"error": "Unauthorized", "message": "authentication required"},
+                    headers={"WWW-Authenticate": credentials.challenge},
+                )
+        return None
 
     @app.after_request
-    def log_call(response: Response) -> Response:
-        if request.method == "POST":
-            log_hook_call(
-                controller=g.get("controller"),
-                hook=g.get("hook"),
-                parent=g.get("parent"),
-                status=response.status_code,
-                seconds=time.perf_counter() - g.get("started", time.perf_counter()),
-                request_id=g.get("request_id"),
-                children=g.get("children"),
-            )
+    def finish(response: Response) -> Response:
         response.headers["X-Request-Id"] = g.get("request_id", "")
+        if request.method == "POST":
+            response.call_on_close(call_record(response.status_code))
         return response
+
+    def call_record(status: int) -> Callable[[], None]:
+        """Capture what metrics and the log line need; they are written once the answer is sent."""
+        seconds = time.perf_counter() - g.get("started", time.perf_counter())
+        args = request.view_args or {}
+        controller = args.get("controller") if args.get("controller") in controllers else None
+        hook = args.get("hook") if controller is not None and args.get("hook") in HOOKS else None
+        error, spec_error = g.get("error"), g.get("spec_error")
+        children, parent, rid = g.get("children"), g.get("parent"), g.get("request_id")
+        result = spec_error or error or ("NotModified" if status == 304 else "OK")
+
+        def record() -> None:
+            metrics.record_call(
+                controller=controller or metrics.UNKNOWN,
+                hook=hook or metrics.UNKNOWN,
+                code=status,
+                seconds=seconds,
+                error=error,
+                children=children,
+                spec_error=spec_error,
+            )
+            log_hook_call(
+                controller=controller,
+                hook=hook,
+                parent=parent,
+                status=status,
+                seconds=seconds,
+                request_id=rid,
+                children=children,
+                result=result,
+            )
+
+        return record
 
     @app.errorhandler(BadRequest)
     def bad_request(err: BadRequest) -> Response:
+        g.error = err.error
         body: dict[str, Any] = {"error": err.error, "message": err.message}
         if err.details is not None:
             body["details"] = err.details
@@ -111,16 +180,20 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     def http_error(err: HTTPException) -> Response:
         code = err.code or 500
         name = (err.name or "Error").replace(" ", "")
+        g.error = name
         message = err.description or err.name
         if code == 413:
             message = (
                 f"request body is larger than the limit of {settings.limits.max_body_bytes} bytes"
             )
-        return json_response(code, {"error": name, "message": message})
+        # Keep what the error says beyond its body, such as the Allow of a 405 (RFC 9110).
+        headers = {k: v for k, v in err.get_headers() if k.lower() != "content-type"}
+        return json_response(code, {"error": name, "message": message}, headers)
 
     @app.errorhandler(Exception)
     def internal_error(err: Exception) -> Response:
-        log.exception("hook failed", extra={"request_id": g.get("request_id")})
+        g.error = "InternalError"
+        log.exception("hook failed", extra={"fields": {"requestId": g.get("request_id")}})
         return json_response(
             500,
             {
@@ -130,18 +203,32 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             },
         )
 
+    app.wsgi_app = HookPath(  # type: ignore[method-assign]
+        app.wsgi_app,
+        settings=settings,
+        controllers=controllers,
+        credentials=credentials,
+        etags=etags,
+        in_flight=in_flight,
+        clock=clock,
+    )
+    readiness.ready()
     return app
 
 
-def read_json(req: Request, limits: Limits) -> dict[str, Any]:
-    """Read the body as a JSON object, enforcing content type, size and nesting depth."""
+def read_body(req: Request) -> bytes:
+    """Read the raw body of a JSON request; the size limit is enforced while reading (413)."""
     if req.mimetype != "application/json":
         raise BadRequest(
             415,
             "UnsupportedMediaType",
             f"Content-Type must be application/json, not {req.mimetype or 'missing'!r}",
         )
-    raw = req.get_data(cache=False)
+    return req.get_data(cache=False)
+
+
+def parse_json(raw: bytes, limits: Limits) -> dict[str, Any]:
+    """Parse a body as a JSON object, enforcing size and nesting depth."""
     if len(raw) > limits.max_body_bytes:
         raise BadRequest(413, "RequestEntityTooLarge", "request body is too large")
     try:
@@ -150,7 +237,7 @@ def read_json(req: Request, limits: Limits) -> dict[str, Any]:
         raise BadRequest(400, "InvalidJSON", f"request body is not valid JSON: {err}") from None
     if not isinstance(body, dict):
         raise BadRequest(400, "InvalidRequest", "request body must be a JSON object")
-    depth = json_depth(body, limits.max_json_depth)
+    depth = json_depth({k: v for k, v in body.items() if k != "children"}, limits.max_json_depth)
     if depth > limits.max_json_depth:
         raise BadRequest(
             400,
@@ -211,3 +298,243 @@ def check_children_count(sync_request: SyncRequest, limits: Limits) -> None:
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
     """Serialise with orjson; ints stay ints, and key order is the order we built."""
     return Response(orjson.dumps(body), status=status, mimetype="application/json", headers=headers)
+
+
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+class _Call:
+    """What one hook call leaves for its metrics and log line."""
+
+    __slots__ = (
+        "controller",
+        "hook",
+        "request_id",
+        "started",
+        "error",
+        "spec_error",
+        "children",
+        "parent",
+        "seconds",
+    )
+
+    def __init__(self, controller: str, hook: str, rid: str) -> None:
+        self.controller = controller
+        self.hook = hook
+        self.request_id = rid
+        self.started = time.perf_counter()
+        self.error: str | None = None
+        self.spec_error: str | None = None
+        self.children: int | None = None
+        self.parent: Any = None
+        self.seconds = 0.0
+
+    def note_spec_error(self, err: InvalidSpec) -> None:
+        self.spec_error = err.reason
+
+    def record(self, status: int) -> None:
+        """Write the metrics and the log line (called once the answer has been sent)."""
+        result = self.spec_error or self.error or ("NotModified" if status == 304 else "OK")
+        metrics.record_call(
+            controller=self.controller,
+            hook=self.hook,
+            code=status,
+            seconds=self.seconds,
+            error=self.error,
+            children=self.children,
+            spec_error=self.spec_error,
+        )
+        log_hook_call(
+            controller=self.controller,
+            hook=self.hook,
+            parent=self.parent,
+            status=status,
+            seconds=self.seconds,
+            request_id=self.request_id,
+            children=self.children,
+            result=result,
+        )
+
+
+class _Sent:
+    """A WSGI answer body that records its call once the server has sent it (on close)."""
+
+    __slots__ = ("_chunks", "_call", "_status")
+
+    def __init__(self, payload: bytes, call: _Call, status: int) -> None:
+        self._chunks = (payload,) if payload else ()
+        self._call = call
+        self._status = status
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._chunks)
+
+    def close(self) -> None:
+        self._call.record(self._status)
+
+
+class HookPath:
+    """POST /<controller>/<hook> of the served controllers, as plain WSGI in front of Flask.
+
+    For a typical 10 KB sync, Flask's machinery (request context, URL map, context-local
+    proxies, Response objects, before/after hooks) cost more CPU than the hook itself; this path
+    does the same work, in the same order and with the same answers, on the WSGI environ. It
+    hands everything else to Flask: other routes and methods, and unknown controllers or hooks
+    (whose 404s Flask's hook_route words).
+    """
+
+    def __init__(
+        self,
+        flask_app: WsgiApp,
+        *,
+        settings: Settings,
+        controllers: dict[str, BoundController],
+        credentials: Any,
+        etags: Etags | None,
+        in_flight: InFlight,
+        clock: Clock,
+    ) -> None:
+        self._flask = flask_app
+        self._settings = settings
+        self._limits = settings.limits
+        self._controllers = controllers
+        self._credentials = credentials
+        self._etags = etags
+        self._in_flight = in_flight
+        self._clock = clock
+        self._gc_pause = GcPause()
+        self._retry_after = str(settings.limits.retry_after_seconds)
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") != "POST":
+            return self._flask(environ, start_response)
+        parts = environ.get("PATH_INFO", "").split("/")
+        if len(parts) != 3 or parts[0] or parts[2] not in HOOKS:
+            return self._flask(environ, start_response)
+        bound = self._controllers.get(parts[1])
+        if bound is None or (parts[2] == "customize" and bound.controller.customize is None):
+            return self._flask(environ, start_response)
+        rid = request_id(environ.get("HTTP_X_REQUEST_ID")) or uuid.uuid4().hex
+        call = _Call(parts[1], parts[2], rid)
+        headers: dict[str, str] = {}
+        try:
+            status, body = self._answer(bound, call, environ, headers)
+        except BadRequest as err:
+            call.error = err.error
+            status, body = err.status, _error_body(err)
+        except HTTPException as err:
+            status, body = _http_error(err, call, self._limits)
+        except Exception:
+            call.error = "InternalError"
+            log.exception("hook failed", extra={"fields": {"requestId": rid}})
+            status, body = (
+                500,
+                {
+                    "error": "InternalError",
+                    "message": "the hook failed; nothing was changed; see the server log",
+                    "requestId": rid,
+                },
+            )
+        payload = b"" if body is None else orjson.dumps(body)
+        out = [] if body is None else [("Content-Type", "application/json")]
+        if body is not None:
+            out.append(("Content-Length", str(len(payload))))
+        out.extend(headers.items())
+        out.append(("X-Request-Id", rid))
+        call.seconds = time.perf_counter() - call.started
+        start_response(f"{status} {HTTPStatus(status).phrase}", out)
+        return _Sent(payload, call, status)
+
+    def _answer(
+        self, bound: BoundController, call: _Call, environ: dict[str, Any], headers: dict[str, str]
+    ) -> tuple[int, Any]:
+        """Return the status and JSON body (None for none); headers to send go in `headers`."""
+        credentials = self._credentials
+        if credentials.enabled and not credentials.accepts(environ.get("HTTP_AUTHORIZATION")):
+            call.error = "Unauthorized"
+            headers["WWW-Authenticate"] = credentials.challenge
+            return 401, {"error": "Unauthorized", "message": "authentication required"}
+        raw = _read_body(environ, self._limits.max_body_bytes)
+        etags = self._etags
+        etag = etags.of(call.controller, call.hook, raw) if etags is not None else None
+        if etag is not None and etag_matches(environ.get("HTTP_IF_NONE_MATCH"), etag):
+            headers["ETag"] = etag
+            return 304, None
+        if not self._in_flight.enter():
+            call.error = "TooManyRequests"
+            headers["Retry-After"] = self._retry_after
+            message = (
+                f"this worker is computing its limit of {self._in_flight.limit} hook calls; "
+                f"retry after {self._retry_after}s"
+            )
+            return 429, {"error": "TooManyRequests", "message": message}
+        try:
+            with self._gc_pause.during(len(raw)):
+                answer, cacheable = self._compute(bound, call, raw)
+        finally:
+            self._in_flight.leave()
+        if etag is not None and cacheable:
+            headers["ETag"] = etag
+        return 200, answer
+
+    def _compute(self, bound: BoundController, call: _Call, raw: bytes) -> tuple[KubeObject, bool]:
+        """Return the answer, and whether it may be cached (it does not depend on the clock)."""
+        body = parse_json(raw, self._limits)
+        if call.hook == "customize":
+            customize_request = parse(CustomizeRequest, body)
+            call.parent = customize_request.parent
+            return run_customize(bound, customize_request).to_wire(), True
+        sync_request = parse(SyncRequest, body)
+        call.parent = sync_request.parent
+        check_children_count(sync_request, self._limits)
+        if call.hook == "finalize":
+            sync_request.finalizing = True
+        response = run_sync(
+            bound, sync_request, now=self._clock(), on_invalid_spec=call.note_spec_error
+        )
+        call.children = len(response.children)
+        return response.to_wire(), response.resyncAfterSeconds is None
+
+
+def _read_body(environ: dict[str, Any], limit: int) -> bytes:
+    """Read a JSON request's body as read_body does: 415 for another type, 413 over `limit`."""
+    mimetype = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
+    if mimetype != "application/json":
+        raise BadRequest(
+            415,
+            "UnsupportedMediaType",
+            f"Content-Type must be application/json, not {mimetype or 'missing'!r}",
+        )
+    stream = environ["wsgi.input"]
+    try:
+        length: int | None = max(int(environ.get("CONTENT_LENGTH") or ""), 0)
+    except ValueError:
+        length = None
+    if length is not None:
+        if length > limit:
+            raise RequestEntityTooLarge()
+        return bytes(stream.read(length)) if length else b""
+    if not environ.get("wsgi.input_terminated"):
+        return b""
+    data = bytes(stream.read(limit + 1))
+    if len(data) > limit:
+        raise RequestEntityTooLarge()
+    return data
+
+
+def _error_body(err: BadRequest) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": err.error, "message": err.message}
+    if err.details is not None:
+        body["details"] = err.details
+    return body
+
+
+def _http_error(err: HTTPException, call: _Call, limits: Limits) -> tuple[int, dict[str, Any]]:
+    code = err.code or 500
+    name = (err.name or "Error").replace(" ", "")
+    call.error = name
+    message = err.description or err.name
+    if code == 413:
+        message = f"request body is larger than the limit of {limits.max_body_bytes} bytes"
+    return code, {"error": name, "message": message}

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
 from hooks.contract import LabelSelector
@@ -49,6 +49,59 @@ class Limits(_Config):
     """Kubernetes objects nest about 12 deep; 64 leaves room while stopping pathological input."""
     max_children: int = Field(default=5000, ge=1)
     """Observed objects in one request, and children in one answer."""
+    max_in_flight: int = Field(default=4, ge=1)
+    """Hook calls one worker process computes at once; more get 429 with Retry-After.
+
+    Per worker process (gunicorn runs several), counted across its threads. 4 with the default
+    8 threads: the free threads answer 429 in microseconds instead of letting calls queue into
+    Metacontroller's 10 s timeout. With sync workers (1 thread) it never triggers.
+    """
+    retry_after_seconds: int = Field(default=1, ge=1, le=60)
+    """Retry-After of a 429; Metacontroller requeues the parent after exactly this long."""
+
+
+class AuthConfig(_Config):
+    """Where the credentials Metacontroller must send are read from; never the secrets themselves.
+
+    A file is a mounted Secret key; the KUBEHOOKS_BEARER_TOKEN, KUBEHOOKS_BASIC_AUTH_USERNAME and
+    KUBEHOOKS_BASIC_AUTH_PASSWORD variables are the alternative when no file is named. With no
+    credential configured anywhere, the hooks are unauthenticated.
+    """
+
+    bearer_token_file: str | None = None
+    """File holding the token of `Authorization: Bearer <token>` (surrounding space trimmed,
+    as Metacontroller trims it)."""
+    basic_auth_username_file: str | None = None
+    """File holding the HTTP basic auth user name (a `kubernetes.io/basic-auth` Secret key)."""
+    basic_auth_password_file: str | None = None
+    """File holding the HTTP basic auth password."""
+    protect_metrics: bool = False
+    """Whether GET /metrics needs the credentials too. Off by default: the metrics name no
+    parent, and a scraper holding the hook credential would widen its exposure."""
+
+
+class TlsConfig(_Config):
+    """Serving HTTPS: certificate and key files, and optionally a CA that client certs need."""
+
+    cert_file: str | None = None
+    """PEM certificate chain (a `kubernetes.io/tls` Secret's tls.crt); None serves plain HTTP."""
+    key_file: str | None = None
+    """PEM private key of the certificate."""
+    client_ca_file: str | None = None
+    """PEM CA bundle; when set, every client must present a certificate it signed (mutual TLS)."""
+
+    @model_validator(mode="after")
+    def _complete(self) -> TlsConfig:
+        if bool(self.cert_file) != bool(self.key_file):
+            raise ValueError("tls needs both certFile and keyFile")
+        if self.client_ca_file and not self.cert_file:
+            raise ValueError("tls.clientCaFile (mutual TLS) needs certFile and keyFile")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        """Return whether the server speaks HTTPS."""
+        return bool(self.cert_file)
 
 
 class Settings(_Config):
@@ -59,8 +112,12 @@ class Settings(_Config):
     controllers: dict[str, ControllerConfig] = Field(default_factory=dict)
     policy: SecurityPolicy = Field(default_factory=SecurityPolicy)
     limits: Limits = Field(default_factory=Limits)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    tls: TlsConfig = Field(default_factory=TlsConfig)
+    etag: bool = True
+    """Answer 200s with an ETag (a hash of the request) and a matching If-None-Match with 304."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    hook_url: str = "http://kubehooks.kubehooks.svc:8080"
+    hook_url: str = "https://kubehooks.kubehooks.svc"
     """Base URL Metacontroller calls; rendered into the CompositeControllers."""
 
     def controller(self, name: str) -> ControllerConfig:

@@ -15,7 +15,7 @@ from hooks.server import create_app
 from hooks.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
-KUBERNETES_VERSION = "1.35.0"
+KUBERNETES_VERSION = "1.37.0"
 """The Kubernetes version children are validated against (kubernetes-validate's schemas)."""
 
 

@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).parent.parent / "hooks"
-PURE = ["contract.py", "controller.py", "runtime.py", "policy.py", "api", "builders", "controllers"]
+PURE = [
+    "contract.py",
+    "controller.py",
+    "runtime.py",
+    "policy.py",
+    "phases.py",
+    "api",
+    "builders",
+    "controllers",
+]
 FORBIDDEN_IMPORTS = {"flask", "werkzeug", "requests", "gunicorn", "os", "time"}
 FORBIDDEN_CALLS = {"now", "utcnow", "today", "time", "getenv"}
 

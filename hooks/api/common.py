@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from hooks.api.quantity import check_limits_cover_requests
 from hooks.contract import KubeObject
 
 Quantity = int | str
@@ -18,6 +19,10 @@ Quantity = int | str
 
 NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 """An RFC 1123 label: what container, port and most object names must be."""
+
+NODE_PORT_MIN = 30000
+NODE_PORT_MAX = 32767
+"""The API server's default --service-node-port-range; nodePorts outside it are refused."""
 
 
 class KubeModel(BaseModel):
@@ -100,6 +105,12 @@ class ResourceRequirements(KubeModel):
 
     requests: dict[str, Quantity] | None = Field(default=None, description="Minimum amounts.")
     limits: dict[str, Quantity] | None = Field(default=None, description="Maximum amounts.")
+
+    @model_validator(mode="after")
+    def _limits_cover_requests(self) -> ResourceRequirements:
+        # The API server would refuse the Pods, not the parent: say so on the parent instead.
+        check_limits_cover_requests(self.requests, self.limits)
+        return self
 
     def to_wire(self) -> KubeObject:
         """Return quantities as strings, the form the API server stores."""
@@ -189,3 +200,27 @@ class ExtraContainer(KubeModel):
     ports: list[ContainerPort] | None = Field(default=None, description="Ports it listens on.")
     resources: ResourceRequirements | None = Field(default=None, description="Resources.")
     security_context: SecurityContext | None = Field(default=None, description="Security.")
+
+
+ProbeName = Literal["liveness", "readiness"]
+
+
+class Probes(KubeModel):
+    """The main container's health checks: TCP on its first port unless replaced or switched off."""
+
+    liveness: Probe | None = Field(
+        default=None, description="Replaces the default liveness probe (TCP on the first port)."
+    )
+    readiness: Probe | None = Field(
+        default=None, description="Replaces the default readiness probe (TCP on the first port)."
+    )
+    disable: list[ProbeName] | None = Field(
+        default=None, description="Probes to switch off entirely: liveness, readiness or both."
+    )
+
+    @model_validator(mode="after")
+    def _not_replaced_and_disabled(self) -> Probes:
+        for name in self.disable or []:
+            if getattr(self, name) is not None:
+                raise ValueError(f"the {name} probe is both given and disabled")
+        return self

@@ -17,6 +17,10 @@ HPA = child_key("HorizontalPodAutoscaler", "autoscaling/v2")
 MANAGED_BY = "kubehooks"
 LAST_APPLIED = "metacontroller.k8s.io/last-applied-configuration"
 CONTROLLER_UID = "controller-uid"
+PART_OF = "app.kubernetes.io/part-of"
+PARENT_GENERATION = "kubehooks.dev/parent-generation"
+"""Annotation naming the parent generation a child was built from, so status can tell a child
+that has not received the latest spec yet from one that has (see observe.deployment_state)."""
 
 # Server-populated metadata that a desired object must never carry back.
 _SERVER_METADATA = (

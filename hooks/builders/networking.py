@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from hooks.contract import KubeObject
+from hooks.errors import InvalidSpec
+
+_DNS_1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+
+
+def require_service_name(name: str) -> None:
+    """Raise InvalidSpec unless `name` can name a Service (a DNS-1035 label, 63 chars at most).
+
+    Object names may start with a digit and run to 253 characters; Service names may not, and
+    the API server would refuse the Service only after the rest was created.
+    """
+    if len(name) > 63 or not _DNS_1035_LABEL.match(name):
+        raise InvalidSpec(
+            f"metadata.name {name!r} cannot name a Service: it must be at most 63 characters "
+            "of lower-case letters, digits and '-', starting with a letter",
+            reason="InvalidName",
+        )
 
 
 def service_port(

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from hooks.api.common import EnvVar, ExtraContainer, Probe, Probes
+from hooks.builders.meta import as_desired
 from hooks.contract import KubeObject
 
 ProbeSettings = dict[str, int]
@@ -20,6 +22,15 @@ DEFAULT_PROBE_TIMING: ProbeSettings = {
     "failureThreshold": 3,
 }
 """Starts checking soon but tolerates 30 s of failures before acting; suits most web servers."""
+
+DEFAULT_LIVENESS_TIMING: ProbeSettings = {
+    "initialDelaySeconds": 15,
+    "periodSeconds": 20,
+    "timeoutSeconds": 2,
+    "failureThreshold": 3,
+}
+"""Slower than readiness on purpose: a restart costs more than a pause in traffic, so a slow
+starter gets 15 s + 3 x 20 s before it is restarted; readiness keeps traffic away meanwhile."""
 
 
 def container(
@@ -71,6 +82,79 @@ def tcp_probe(port: int | str, timing: ProbeSettings | None = None) -> KubeObjec
 def http_probe(path: str, port: int | str, timing: ProbeSettings | None = None) -> KubeObject:
     """Build an HTTP GET probe with the given (or default) timing."""
     return {"httpGet": {"path": path, "port": port}, **(timing or DEFAULT_PROBE_TIMING)}
+
+
+_DEFAULT_PROBES = Probes()
+"""No probe overridden or disabled (models are frozen, so one instance serves every call)."""
+
+
+def main_probes(
+    port: int | None, probes: Probes | None
+) -> tuple[KubeObject | None, KubeObject | None]:
+    """Return the (liveness, readiness) probes of a workload's main container.
+
+    By default both are TCP checks on its first port (none when it has no port). A probe given
+    in `probes` replaces the default whole, timing included; a disabled one is left out.
+    """
+    chosen = probes or _DEFAULT_PROBES
+    disabled = set(chosen.disable or ())
+    liveness = _probe(port, chosen.liveness, DEFAULT_LIVENESS_TIMING, "liveness" in disabled)
+    readiness = _probe(port, chosen.readiness, DEFAULT_PROBE_TIMING, "readiness" in disabled)
+    return liveness, readiness
+
+
+def _probe(
+    port: int | None, given: Probe | None, timing: ProbeSettings, disabled: bool
+) -> KubeObject | None:
+    if disabled:
+        return None
+    if given is not None:
+        return given.to_wire()
+    return None if port is None else tcp_probe(port, timing)
+
+
+def main_container(
+    name: str,
+    image: str,
+    *,
+    ports: Sequence[KubeObject],
+    probes: Probes | None,
+    env: Sequence[EnvVar] | None = None,
+    resources: KubeObject | None = None,
+    command: Sequence[str] | None = None,
+    args: Sequence[str] | None = None,
+) -> KubeObject:
+    """Build the container a workload is about, with default probes on its first port.
+
+    Environment variables keep the user's order: `$(VAR)` references only see earlier ones.
+    """
+    first_port = ports[0]["containerPort"] if ports else None
+    liveness, readiness = main_probes(first_port, probes)
+    return container(
+        name,
+        image,
+        command=command,
+        args=args,
+        env=[item.to_wire() for item in env or []],
+        ports=ports,
+        resources=resources,
+        liveness_probe=liveness,
+        readiness_probe=readiness,
+    )
+
+
+def extra_container(spec: ExtraContainer) -> KubeObject:
+    """Build a user's sidecar or init container; its securityContext is judged by the policy."""
+    return container(
+        spec.name,
+        spec.image,
+        command=spec.command,
+        args=spec.args,
+        env=[item.to_wire() for item in spec.env or []],
+        ports=[item.to_wire() for item in spec.ports or []],
+        resources=spec.resources.to_wire() if spec.resources else None,
+        security_context=spec.security_context.to_wire() if spec.security_context else None,
+    )
 
 
 def resources(
@@ -176,6 +260,20 @@ def job(
     spec: KubeObject = {key: value for key, value in optional.items() if value is not None}
     spec["template"] = template
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta, "spec": spec}
+
+
+def job_as_applied(observed: KubeObject, *, suspend: bool | None = None) -> KubeObject:
+    """Return an observed Job as it was last applied, with only its mutable `suspend` changed.
+
+    A Job's pod template, selector, completions and completion mode are immutable: answering a
+    Job rebuilt from a spec that has changed since would make every InPlace update fail with 422.
+    So once a Job exists it is answered as applied (see `meta.as_desired`), which makes
+    Metacontroller's three-way merge a no-op, and only `suspend` follows the parent's spec.
+    """
+    applied = as_desired(observed)
+    if suspend is None:
+        return applied
+    return {**applied, "spec": {**(applied.get("spec") or {}), "suspend": suspend}}
 
 
 def pod_specs_of(child: KubeObject) -> list[KubeObject]:

@@ -27,16 +27,24 @@ NAME = "podcluster"
 def sync(request: HookRequest[PodClusterSpec, NoOptions]) -> SyncResponse:
     """Return podReplicas Pods and the counts of the observed ones."""
     status = podcluster_status(request)
-    pods = [podcluster_pod(request, ordinal) for ordinal in range(request.spec.pod_replicas)]
+    main = podcluster_container(request)
+    labels = standard_labels(NAME, request.parent.name, component="member")
+    pods = [
+        podcluster_pod(request, main, labels, ordinal)
+        for ordinal in range(request.spec.pod_replicas)
+    ]
     return SyncResponse(status=status, children=pods)
 
 
-def podcluster_pod(request: HookRequest[PodClusterSpec, NoOptions], ordinal: int) -> KubeObject:
-    """Build Pod number `ordinal`; every Pod is identical apart from its name."""
+def podcluster_container(request: HookRequest[PodClusterSpec, NoOptions]) -> KubeObject:
+    """Build the container every Pod runs.
+
+    Built once per sync and shared by all the Pods (up to 1000): nothing changes a child's
+    spec once it is built (the runtime only replaces `metadata.labels`), so sharing it is safe.
+    """
     spec = request.spec
     template = spec.template or PodTemplate()
-    name = f"{request.parent.name}-{ordinal}"
-    main = container(
+    return container(
         "main",
         request.image(template.image or spec.image, BUILTIN_IMAGE),
         command=template.command,
@@ -45,13 +53,22 @@ def podcluster_pod(request: HookRequest[PodClusterSpec, NoOptions], ordinal: int
         ports=[item.to_wire() for item in template.ports or []],
         resources=template.resources.to_wire() if template.resources else None,
     )
-    labels = standard_labels(NAME, request.parent.name, component="member")
+
+
+def podcluster_pod(
+    request: HookRequest[PodClusterSpec, NoOptions],
+    main: KubeObject,
+    labels: dict[str, str],
+    ordinal: int,
+) -> KubeObject:
+    """Build Pod number `ordinal`; every Pod is identical apart from its name."""
+    name = f"{request.parent.name}-{ordinal}"
     return pod(request.meta(name, labels), pod_spec([main], hostname=name))
 
 
 def podcluster_status(request: HookRequest[PodClusterSpec, NoOptions]) -> KubeObject:
     """Count the observed Pods that are not being deleted, and the Ready ones among them."""
-    live = [p for p in request.children.all(POD) if not is_terminating(p)]
+    live = [p for p in request.children.unordered(POD) if not is_terminating(p)]
     ready = sum(1 for p in live if pod_is_ready(p))
     wanted = request.spec.pod_replicas
     conditions = request.conditions()

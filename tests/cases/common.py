@@ -81,8 +81,10 @@ def parent(
     return obj
 
 
-def desired_children(controller: str, parent_obj: Obj, config: Obj | None = None) -> list[Obj]:
-    """Return what the controller wants for this parent when nothing is observed."""
+def desired_children(
+    controller: str, parent_obj: Obj, config: Obj | None = None, *, now: str = NOW
+) -> list[Obj]:
+    """Return what the controller wants for this parent, at `now`, when nothing is observed."""
     settings = Settings.model_validate({"controllers": {controller: config or {}}})
     bound = bind(
         CONTROLLERS[controller],
@@ -93,8 +95,8 @@ def desired_children(controller: str, parent_obj: Obj, config: Obj | None = None
     from hooks.runtime import run_sync
 
     request = SyncRequest(parent=copy.deepcopy(parent_obj), children=_empty_groups(controller))
-    now = datetime.fromisoformat(NOW.replace("Z", "+00:00"))
-    return run_sync(bound, request, now=now).children
+    moment = datetime.fromisoformat(now.replace("Z", "+00:00"))
+    return run_sync(bound, request, now=moment).children
 
 
 def observe(
@@ -233,4 +235,64 @@ def deployment_status(
                 "lastTransitionTime": EARLIER,
             },
         ],
+    }
+
+
+JOB_FINISHED = "2026-01-15T09:50:00Z"
+"""When the Jobs of the golden cases finish: after EARLIER, before NOW."""
+
+
+def job_status(
+    *,
+    active: int = 0,
+    ready: int = 0,
+    succeeded: int = 0,
+    failed: int = 0,
+    outcome: str | None = None,
+    reason: str = "",
+    message: str = "",
+    suspended: bool = False,
+    started: str | None = EARLIER,
+    finished: str = JOB_FINISHED,
+) -> Obj:
+    """Return a batch/v1 Job status as the Job controller (Kubernetes 1.31+) writes it.
+
+    `outcome` Complete or Failed adds the interim condition (SuccessCriteriaMet, FailureTarget)
+    and the final one, as the controller does once the Job's Pods are gone.
+    """
+    status: Obj = {"active": active, "ready": ready, "terminating": 0}
+    if succeeded:
+        status["succeeded"] = succeeded
+    if failed:
+        status["failed"] = failed
+    if started and not suspended:
+        status["startTime"] = started
+    conditions: list[Obj] = []
+    if suspended:
+        conditions.append(_job_condition("Suspended", "JobSuspended", "Job suspended", EARLIER))
+    if outcome == "Complete":
+        reason = reason or "CompletionsReached"
+        message = message or "Reached expected number of succeeded pods"
+        conditions.append(_job_condition("SuccessCriteriaMet", reason, message, finished))
+        conditions.append(_job_condition("Complete", reason, message, finished))
+        status["completionTime"] = finished
+    elif outcome == "Failed":
+        reason = reason or "BackoffLimitExceeded"
+        message = message or "Job has reached the specified backoff limit"
+        conditions.append(_job_condition("FailureTarget", reason, message, finished))
+        conditions.append(_job_condition("Failed", reason, message, finished))
+    if conditions:
+        status["conditions"] = conditions
+    status["uncountedTerminatedPods"] = {}
+    return status
+
+
+def _job_condition(type_: str, reason: str, message: str, when: str) -> Obj:
+    return {
+        "type": type_,
+        "status": "True",
+        "reason": reason,
+        "message": message,
+        "lastProbeTime": when,
+        "lastTransitionTime": when,
     }

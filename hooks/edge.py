@@ -1,0 +1,182 @@
+"""What the HTTP edge keeps besides routes: ETags, the in-flight limit, readiness, request ids.
+
+All of it is per process and cheap on the hook path: one non-cryptographic hash of the raw body,
+one lock-protected counter, one attribute read.
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import orjson
+import xxhash
+
+import hooks
+from hooks.runtime import BoundController
+from hooks.settings import Settings
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+class Etags:
+    """ETags of hook answers: a hash of the request body, salted with the code and the settings.
+
+    A pure hook gives the same answer to the same request, so a hash of the request identifies
+    the answer before it is computed, and a matching If-None-Match can skip parsing altogether.
+    The salt makes a new release or a changed config invalidate what Metacontroller cached.
+
+    Two kinds of answer depend on the clock rather than on the request, and get no ETag: those
+    of a controller with a periodic resync (resynced precisely to be re-judged with an unchanged
+    request) and those asking for `resyncAfterSeconds`. xxh3-128 rather than a cryptographic
+    hash: it is 30-60 times faster than blake2b or sha256 here (0.03 ms instead of 1-2 ms for a
+    1.6 MB request), and a collision, which nobody controls since every request carries
+    resourceVersions, could only make Metacontroller reuse an answer computed, and vetted, for
+    the same parent.
+    """
+
+    def __init__(self, settings: Settings, controllers: dict[str, BoundController]) -> None:
+        salt = b"\0".join(
+            [
+                hooks.__version__.encode(),
+                _code_fingerprint(),
+                orjson.dumps(settings.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS),
+            ]
+        )
+        self._bases: dict[tuple[str, str], xxhash.xxh3_128] = {}
+        for name, bound in controllers.items():
+            if bound.config.resync_period_seconds or bound.controller.resync_period_seconds:
+                continue
+            for hook in ("sync", "finalize", "customize"):
+                base = xxhash.xxh3_128(salt)
+                base.update(f"\0{name}\0{hook}\0".encode())
+                self._bases[(name, hook)] = base
+
+    def of(self, controller: str, hook: str, body: bytes) -> str | None:
+        """Return the quoted ETag of a request, or None when its answer must not be cached."""
+        base = self._bases.get((controller, hook))
+        if base is None:
+            return None
+        digest = base.copy()
+        digest.update(body)
+        return f'"{digest.hexdigest()}"'
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """Say whether an If-None-Match header names this ETag (weak comparison, RFC 9110 13.1.2)."""
+    if not if_none_match:
+        return False
+    return any(tag.strip().removeprefix("W/") == etag for tag in if_none_match.split(","))
+
+
+def _code_fingerprint() -> bytes:
+    """Hash the package's sources, so a rebuilt image without a version bump still changes ETags."""
+    digest = xxhash.xxh3_128()
+    root = Path(hooks.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        try:
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+        except OSError:
+            continue
+    return digest.hexdigest().encode()
+
+
+class InFlight:
+    """Counts the hook calls this process is computing, refusing those over the limit.
+
+    Per process, so the limit is per gunicorn worker; correct under threads (a lock guards the
+    counter) and trivially under sync workers, where a worker holds one call at a time.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._count = 0
+        self._lock = threading.Lock()
+
+    @property
+    def count(self) -> int:
+        """Return the calls being computed now."""
+        return self._count
+
+    def enter(self) -> bool:
+        """Take a slot; False when all are taken (answer 429 and do not call leave)."""
+        with self._lock:
+            if self._count >= self.limit:
+                return False
+            self._count += 1
+            return True
+
+    def leave(self) -> None:
+        """Give a slot back."""
+        with self._lock:
+            self._count -= 1
+
+
+class Readiness:
+    """Whether this process should get traffic: not before it is configured, nor once stopping."""
+
+    def __init__(self) -> None:
+        self._state = "starting"
+
+    @property
+    def state(self) -> str:
+        """Return `starting`, `ready` or `stopping`."""
+        return self._state
+
+    def ready(self) -> None:
+        """Mark the app configured (the last step of create_app)."""
+        if self._state == "starting":
+            self._state = "ready"
+
+    def stopping(self) -> None:
+        """Mark the process shutting down (SIGTERM); it still finishes what it accepted."""
+        self._state = "stopping"
+
+
+def request_id(header: str | None) -> str | None:
+    """Return the caller's X-Request-Id when it is a sane token, else None (we make one)."""
+    if header and _REQUEST_ID.fullmatch(header):
+        return header
+    return None
+
+
+class GcPause:
+    """Keeps Python's cyclic garbage collector off while a large request is being answered.
+
+    Parsing a 6.6 MB request makes about 200,000 dicts and lists that all stay alive; every
+    collection the allocations trigger walks the growing heap again, which tripled the time of a
+    PodCluster of 1000 Pods. Everything a hook call allocates is freed by reference counting
+    when the call ends, so the collector has nothing to find meanwhile. It is switched back on
+    when the last large call of the process ends (calls overlap under threads).
+    """
+
+    LARGE = 64 * 1024
+    """Bodies from this size (about ten observed Pods) are answered with the collector off."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active = 0
+        self._resume = False
+
+    @contextmanager
+    def during(self, size: int) -> Iterator[None]:
+        """Pause collection for the enclosed work when the body is at least LARGE bytes."""
+        if size < self.LARGE:
+            yield
+            return
+        with self._lock:
+            if self._active == 0:
+                self._resume = gc.isenabled()
+                gc.disable()
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._active -= 1
+                if self._active == 0 and self._resume:
+                    gc.enable()

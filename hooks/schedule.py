@@ -1,0 +1,461 @@
+"""Scheduling core of the CronScaler controller: which size applies now, and when to look again.
+
+Pure functions with no clock reads: ``now`` is always an argument (an aware datetime), so the
+controller stays level-triggered and every answer is reproducible in tests.
+
+Cron expressions
+    5 fields: ``minute hour day-of-month month day-of-week``.
+    6 fields: ``second minute hour day-of-month month day-of-week`` (seconds come FIRST, as in
+    Quartz and cronsim; croniter's default puts them last, so it is configured explicitly).
+    Standard syntax (``*``, lists, ranges, ``*/N``, names such as ``MON`` or ``JAN``) plus the
+    library's ``L`` (last day of month), ``15W`` and ``MON#2``. ``*/N`` counts from the start of
+    the field's range and restarts in every enclosing unit: ``*/7`` in the minute field fires at
+    minutes 0, 7, ..., 56 of every hour. A range may wrap (``22-2`` in the hour field is 22, 23,
+    0, 1, 2); a one-value range ``5-5`` is just 5 (croniter alone would read it as the whole
+    field). When both day-of-month and day-of-week are restricted, either may match (classic
+    cron OR). ``@daily``-style macros, 7-field (year) expressions and the non-deterministic
+    ``R``/hashed ``H`` tokens are rejected.
+
+Time zones and DST
+    Schedules are read on the wall clock of the object's IANA time zone (default UTC):
+    * a wall-clock time that happens twice (autumn overlap) fires at BOTH real instants: with
+      ``30 2 * * *`` in Europe/Berlin on 2026-10-25 that is 00:30Z and 01:30Z (Kubernetes
+      CronJob/robfig cron do the same);
+    * a wall-clock time that does not exist (spring-forward gap) fires once, in the first minute
+      after the gap, so that a daily scale action is never lost: ``30 2 * * *`` in Europe/Berlin
+      on 2026-03-29 fires at 03:00 CEST (01:00Z), as Vixie/Debian cron "run immediately" would
+      (robfig cron would skip the day). The exception is a schedule whose hour field covers every
+      hour (``*``, ``0-23``, ``*/1``): its fires inside the missing hour are simply skipped.
+    This is croniter's behaviour; the tests pin it and check it against an independent
+    minute-by-minute simulation. Known library limitation: in zones whose clocks go back by
+    30 minutes (Australia/Lord_Howe) or by 2 hours or more (rare one-off changes such as
+    Antarctica/Casey in 2023), croniter sees only one of the two passes of the repeated wall
+    clock, so a fire inside that repetition may be missed.
+
+Decisions
+    * Latest fire wins: for each job take its last fire at or before ``now`` (searching back at
+      most ``LOOKBACK``); the newest one decides the size. When fires coincide, the job listed
+      LATER in ``spec.jobs`` wins (the same tie rule applies to ``next_fire``).
+    * ``excludeDates`` entries are dates (``YYYY-MM-DD``) or cron expressions; a cron entry
+      excludes every local date on which it would fire at least once (``* * * * 6,0`` excludes
+      weekends, ``0 0 25 12 *`` Christmas). A fire whose local date is excluded does not happen.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import re
+import zoneinfo
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from croniter import CroniterBadDateError, croniter
+
+__all__ = [
+    "LOOKAHEAD",
+    "LOOKBACK",
+    "Fire",
+    "Job",
+    "ScheduleError",
+    "last_fire",
+    "next_fire",
+    "resync_after_seconds",
+    "validate",
+    "validate_time_zone",
+]
+
+LOOKBACK = timedelta(days=367)
+"""How far back a job's last fire is searched: a year (366 days in leap years) plus a day.
+
+A job that has not fired within it counts as not fired, which bounds the work per call."""
+
+LOOKAHEAD = timedelta(days=367)
+"""How far ahead ``next_fire`` searches; beyond it there is no next fire."""
+
+_SECOND = timedelta(seconds=1)
+_DAY = timedelta(days=1)
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# croniter's random "R" and hashed "H" tokens would make answers differ from call to call.
+_NONDETERMINISTIC = re.compile(r"(?i)(?:^|[,/\-])[RH](?:$|[(,/\-])")
+_PROBE_START = datetime(2000, 1, 1, tzinfo=UTC)
+# Years croniter may search between two fires. Queries never look further than ~1 year, so 2
+# keeps a never-firing field combination cheap; validation uses 50 to recognise rare schedules
+# (29 February on a Monday) as valid.
+_QUERY_GAP_YEARS = 2
+_VALIDATION_GAP_YEARS = 50
+# Parsed croniter objects by (expression, max_gap_years); cleared when full. Values are opaque
+# library objects, only ever copied.
+_PARSED: dict[tuple[str, int], Any] = {}
+_PARSED_MAX = 1024
+
+
+@dataclass(frozen=True)
+class Job:
+    """One entry of ``spec.jobs``: at each fire of ``schedule`` the target is scaled to ``size``."""
+
+    name: str
+    schedule: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Fire:
+    """A job firing at instant ``at`` (aware, UTC)."""
+
+    job: Job
+    at: datetime
+
+
+class ScheduleError(ValueError):
+    """A schedule, time zone or exclusion is invalid; ``job`` names the offending field.
+
+    ``job`` is the job's name, ``"timeZone"`` or ``"excludeDates[i]"`` so that the controller
+    can point the user at the exact place in the spec.
+    """
+
+    def __init__(self, job: str, message: str) -> None:
+        super().__init__(job, message)
+        self.job = job
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.job}: {self.message}"
+
+
+class _BadCron(ValueError):
+    """Raised by ``_cron_fires`` for an expression it cannot use; callers add the field name."""
+
+
+def _without_one_value_ranges(field: str) -> str:
+    """Rewrite ranges of one value ("5-5", "05-5/2", "MON-MON") to that value.
+
+    Standard cron reads "5-5" as 5, but croniter reads a range whose ends are equal as the
+    whole field ("5-5" in the minute field would fire every minute).
+    """
+    items = []
+    for item in field.split(","):
+        base = item.partition("/")[0]
+        low, dash, high = base.partition("-")
+        same = low.isdigit() and high.isdigit() and int(low) == int(high)
+        items.append(low if low and dash and (same or low.lower() == high.lower()) else item)
+    return ",".join(items)
+
+
+def _cron_fires(
+    schedule: str,
+    tz: zoneinfo.ZoneInfo,
+    start: datetime,
+    *,
+    reverse: bool,
+    max_gap_years: int = _QUERY_GAP_YEARS,
+) -> Iterator[datetime]:
+    """Fires of ``schedule`` strictly after ``start`` (strictly before it when ``reverse``).
+
+    This is the only code that touches the cron library, so it can be swapped here alone; a
+    replacement must keep the field order and DST behaviour described in the module docstring
+    (the tests pin both). Fires come as aware UTC datetimes in strictly monotonic order; the
+    iterator ends when no fire exists within ``max_gap_years`` of the previous one. Raises
+    ``_BadCron`` (eagerly, before iteration) for an expression it rejects.
+    """
+    fields = schedule.split() if isinstance(schedule, str) else []
+    if len(fields) not in (5, 6):
+        raise _BadCron(
+            "expected 5 fields (minute hour day-of-month month day-of-week) or 6 fields "
+            f"(second minute hour day-of-month month day-of-week), got {len(fields)}"
+        )
+    if any(_NONDETERMINISTIC.search(field) for field in fields):
+        raise _BadCron("random (R) and hashed (H) values are not supported")
+    fields = [_without_one_value_ranges(field) for field in fields]
+    key = (" ".join(fields), max_gap_years)
+    template = _PARSED.get(key)
+    if template is None:
+        try:
+            template = croniter(
+                key[0],
+                _PROBE_START,
+                second_at_beginning=len(fields) == 6,
+                max_years_between_matches=max_gap_years,
+            )
+        except (ValueError, TypeError, KeyError, IndexError) as exc:  # croniter's parse errors
+            raise _BadCron(str(exc) or type(exc).__name__) from exc
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[key] = template
+    # Parsing dominates croniter's cost, so each query iterates a shallow copy of the parsed
+    # template (croniter only reads its parsed fields), which is also safe across threads.
+    cron = copy.copy(template)
+    cron.set_current(start.astimezone(tz), force=True)
+
+    def fires() -> Iterator[datetime]:
+        last = start
+        stalls = 0
+        while stalls < 3:  # defensive: never spin if the library stops making progress
+            try:
+                found: datetime = cron.get_prev(datetime) if reverse else cron.get_next(datetime)
+            except CroniterBadDateError:
+                return
+            at = found.astimezone(UTC)
+            if (at < last) if reverse else (at > last):
+                stalls = 0
+                last = at
+                yield at
+            else:
+                stalls += 1
+
+    return fires()
+
+
+@functools.cache
+def _known_zones() -> frozenset[str]:
+    # "localtime"/"posixrules" are machine-specific files that some systems keep in the tz path.
+    return frozenset(zoneinfo.available_timezones() - {"localtime", "posixrules"})
+
+
+def validate_time_zone(name: str) -> zoneinfo.ZoneInfo:
+    """Return the IANA zone ``name``; raise ``ScheduleError(job="timeZone")`` if unknown.
+
+    Only names in the IANA database are accepted, never file paths or ``localtime``, so the
+    answer does not depend on the machine the hook runs on.
+    """
+    if not isinstance(name, str) or name not in _known_zones():
+        raise ScheduleError("timeZone", f"unknown IANA time zone {name!r}")
+    return zoneinfo.ZoneInfo(name)
+
+
+def _check_cron(label: str, what: str, expression: str) -> None:
+    """Raise ScheduleError if ``expression`` is rejected or can never fire."""
+    try:
+        first = next(
+            _cron_fires(
+                expression,
+                zoneinfo.ZoneInfo("UTC"),
+                _PROBE_START,
+                reverse=False,
+                max_gap_years=_VALIDATION_GAP_YEARS,
+            ),
+            None,
+        )
+    except _BadCron as exc:
+        raise ScheduleError(label, f"invalid {what} {expression!r}: {exc}") from None
+    if first is None:
+        raise ScheduleError(label, f"{what} {expression!r} never fires")
+
+
+def validate(jobs: Sequence[Job], time_zone: str = "UTC", exclude: Sequence[str] = ()) -> None:
+    """Check a whole CronScaler spec up front; raise ScheduleError for the first bad field.
+
+    Checks, in order: the time zone, then each job (non-empty unique name, non-negative integer
+    size, valid schedule that can fire), then each ``excludeDates`` entry.
+    """
+    validate_time_zone(time_zone)
+    seen: set[str] = set()
+    for job in jobs:
+        if not isinstance(job.name, str) or not job.name:
+            raise ScheduleError(str(job.name), "job name must be a non-empty string")
+        if job.name in seen:
+            raise ScheduleError(job.name, "duplicate job name")
+        seen.add(job.name)
+        if isinstance(job.size, bool) or not isinstance(job.size, int) or job.size < 0:
+            raise ScheduleError(job.name, f"size must be a non-negative integer, got {job.size!r}")
+        _check_cron(job.name, "schedule", job.schedule)
+    for index, entry in enumerate(exclude):
+        label = f"excludeDates[{index}]"
+        if not isinstance(entry, str):
+            raise ScheduleError(label, f"expected a date or a cron expression, got {entry!r}")
+        if _DATE_RE.fullmatch(entry.strip()):
+            try:
+                date.fromisoformat(entry.strip())
+            except ValueError as exc:
+                raise ScheduleError(label, f"invalid date {entry!r}: {exc}") from None
+        else:
+            _check_cron(label, "exclusion (neither a YYYY-MM-DD date nor a cron expression)", entry)
+
+
+def _day_start(day: date, tz: zoneinfo.ZoneInfo) -> datetime:
+    """First instant (UTC) whose local date is ``day`` or later."""
+    midnight = datetime.combine(day, time())
+    first = midnight.replace(tzinfo=tz).astimezone(UTC)  # fold=0: the first of two midnights
+    if first.astimezone(tz).replace(tzinfo=None) == midnight:
+        return first
+    # DST skips this midnight: the day starts at the transition, which lies between the two
+    # readings of the missing wall time (fold=1 uses the offset after the jump: the earlier one).
+    low, high = midnight.replace(tzinfo=tz, fold=1).astimezone(UTC), first
+    while high - low > _SECOND:
+        middle = (low + (high - low) / 2).replace(microsecond=0)
+        if middle.astimezone(tz).date() >= day:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+class _Exclusions:
+    """The ``excludeDates`` entries of one call, with a per-call memo of judged dates."""
+
+    def __init__(self, entries: Sequence[str], tz: zoneinfo.ZoneInfo) -> None:
+        self._tz = tz
+        self._dates: set[date] = set()
+        self._crons: list[tuple[str, str]] = []
+        self._memo: dict[date, bool] = {}
+        for index, entry in enumerate(entries):
+            label = f"excludeDates[{index}]"
+            text = entry.strip() if isinstance(entry, str) else ""
+            if _DATE_RE.fullmatch(text):
+                try:
+                    self._dates.add(date.fromisoformat(text))
+                except ValueError as exc:
+                    raise ScheduleError(label, f"invalid date {entry!r}: {exc}") from None
+            else:
+                self._crons.append((label, entry))
+
+    def __contains__(self, day: date) -> bool:
+        if day in self._dates:
+            return True
+        if not self._crons:
+            return False
+        if day not in self._memo:
+            self._memo[day] = any(self._cron_hits(label, e, day) for label, e in self._crons)
+        return self._memo[day]
+
+    def _cron_hits(self, label: str, expression: str, day: date) -> bool:
+        start, end = _day_start(day, self._tz), _day_start(day + _DAY, self._tz)
+        try:
+            fires = _cron_fires(expression, self._tz, start - _SECOND, reverse=False)
+        except _BadCron as exc:
+            raise ScheduleError(label, f"invalid exclusion {expression!r}: {exc}") from None
+        first = next(fires, None)
+        return first is not None and first < end
+
+
+def _as_utc(now: datetime) -> datetime:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be a timezone-aware datetime")
+    return now.astimezone(UTC)
+
+
+def _job_fires(
+    job: Job, tz: zoneinfo.ZoneInfo, start: datetime, reverse: bool
+) -> Iterator[datetime]:
+    try:
+        return _cron_fires(job.schedule, tz, start, reverse=reverse)
+    except _BadCron as exc:
+        raise ScheduleError(job.name, f"invalid schedule {job.schedule!r}: {exc}") from None
+
+
+def _last_of(
+    job: Job, tz: zoneinfo.ZoneInfo, now: datetime, excluded: _Exclusions
+) -> datetime | None:
+    """The job's newest non-excluded fire in [now - LOOKBACK, now], or None."""
+    floor = now - LOOKBACK
+    # Fires are whole seconds, so "at or before now" is "strictly before the next second".
+    start = now.replace(microsecond=0) + _SECOND
+    while True:
+        at = next(_job_fires(job, tz, start, reverse=True), None)
+        if at is None or at < floor:
+            return None
+        day = at.astimezone(tz).date()
+        if day not in excluded:
+            return at
+        # Skip the rest of the excluded day in one jump: fires strictly before its first instant
+        # (min() guarantees progress should a zone's dates ever run backwards).
+        start = min(_day_start(day, tz), at)
+
+
+def _next_of(
+    job: Job, tz: zoneinfo.ZoneInfo, now: datetime, excluded: _Exclusions, horizon: timedelta
+) -> datetime | None:
+    """The job's earliest non-excluded fire in (now, now + horizon], or None."""
+    ceiling = now + horizon
+    start = now.replace(microsecond=0)
+    while True:
+        at = next(_job_fires(job, tz, start, reverse=False), None)
+        if at is None or at > ceiling:
+            return None
+        day = at.astimezone(tz).date()
+        if day not in excluded:
+            return at
+        # Resume after the excluded day: fires strictly after its last second.
+        start = max(_day_start(day + _DAY, tz) - _SECOND, at)
+
+
+def last_fire(
+    jobs: Sequence[Job],
+    *,
+    now: datetime,
+    time_zone: str = "UTC",
+    exclude: Sequence[str] = (),
+) -> Fire | None:
+    """The fire that decides the size at ``now``: the newest fire at or before ``now``.
+
+    Level-triggered "latest fire wins": each job contributes its last fire within ``LOOKBACK``
+    (skipping excluded dates); the newest of those wins, and on an exact tie the job listed
+    LATER in ``jobs`` wins, so a later, more specific entry can override a general one. None
+    when no job fired within the window (the controller then leaves the size alone).
+    """
+    tz = validate_time_zone(time_zone)
+    at_now = _as_utc(now)
+    excluded = _Exclusions(exclude, tz)
+    best: Fire | None = None
+    for job in jobs:
+        at = _last_of(job, tz, at_now, excluded)
+        if at is not None and (best is None or at >= best.at):
+            best = Fire(job, at)
+    return best
+
+
+def _next_fire(
+    jobs: Sequence[Job], now: datetime, time_zone: str, exclude: Sequence[str], horizon: timedelta
+) -> Fire | None:
+    tz = validate_time_zone(time_zone)
+    at_now = _as_utc(now)
+    excluded = _Exclusions(exclude, tz)
+    best: Fire | None = None
+    for job in jobs:
+        at = _next_of(job, tz, at_now, excluded, horizon)
+        if at is not None and (best is None or at <= best.at):
+            best = Fire(job, at)
+    return best
+
+
+def next_fire(
+    jobs: Sequence[Job],
+    *,
+    now: datetime,
+    time_zone: str = "UTC",
+    exclude: Sequence[str] = (),
+) -> Fire | None:
+    """The earliest fire strictly after ``now`` within ``LOOKAHEAD``, skipping excluded dates.
+
+    On a tie the job listed LATER wins, matching ``last_fire``: it is the job whose size will
+    apply from that instant. None if nothing fires within the horizon.
+    """
+    return _next_fire(jobs, now, time_zone, exclude, LOOKAHEAD)
+
+
+def resync_after_seconds(
+    jobs: Sequence[Job],
+    *,
+    now: datetime,
+    time_zone: str = "UTC",
+    exclude: Sequence[str] = (),
+    margin: float = 1.0,
+    cap: int = 3600,
+) -> int | float:
+    """Seconds until the controller should look again: just after the next fire, at most ``cap``.
+
+    Returns ``(next fire - now) + margin`` so the resync lands safely after the fire (never more
+    than ``margin`` past it), or ``cap`` when nothing fires within ``cap`` seconds; the periodic
+    cap also bounds the work per call and heals any missed resync.
+    """
+    if margin < 0:
+        raise ValueError(f"margin must be >= 0, got {margin!r}")
+    if cap <= 0:
+        raise ValueError(f"cap must be > 0, got {cap!r}")
+    upcoming = _next_fire(jobs, now, time_zone, exclude, timedelta(seconds=cap))
+    if upcoming is None:
+        return cap
+    wait = (upcoming.at - _as_utc(now)).total_seconds() + margin
+    return cap if wait > cap else wait

@@ -1,0 +1,403 @@
+"""ETag and 304, the in-flight limit and 429, readiness, request ids, metrics and log lines."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import signal
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from flask import Flask
+
+import hooks.registry as registry
+import hooks.server
+from hooks.contract import SyncResponse
+from hooks.edge import InFlight, etag_matches
+from hooks.logs import HOOK_LOGGER
+from hooks.serve import _post_worker_init, gunicorn_options
+from hooks.server import create_app
+from hooks.settings import ControllerConfig, Limits, Settings, TlsConfig
+from tests.goldens import FIXTURES
+
+NOW = datetime(2026, 1, 15, 10, tzinfo=UTC)
+
+
+def _app(settings: Settings | None = None) -> Flask:
+    return create_app(settings or Settings(), clock=lambda: NOW, environ={})
+
+
+def _request(controller: str = "foo", case: str = "steady-state") -> dict[str, Any]:
+    body: dict[str, Any] = json.loads((FIXTURES / controller / case / "request.json").read_text())
+    return body
+
+
+# ETag ----------------------------------------------------------------------------------------
+
+
+def test_a_200_carries_an_etag_and_the_same_request_gets_304_without_a_body() -> None:
+    client = _app().test_client()
+    first = client.post("/foo/sync", json=_request())
+    assert first.status_code == 200
+    etag = first.headers["ETag"]
+    assert etag.startswith('"') and etag.endswith('"') and len(etag) == 34
+    again = client.post("/foo/sync", json=_request(), headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.data == b""
+    assert again.headers["ETag"] == etag
+
+
+def test_a_304_skips_parsing_and_the_controller(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = _app().test_client()
+    etag = client.post("/foo/sync", json=_request()).headers["ETag"]
+
+    def must_not_parse(*args: Any) -> Any:
+        raise AssertionError("a matching If-None-Match must not parse the body")
+
+    monkeypatch.setattr(hooks.server, "parse_json", must_not_parse)
+    response = client.post("/foo/sync", json=_request(), headers={"If-None-Match": etag})
+    assert response.status_code == 304
+
+
+def test_a_changed_request_gets_a_fresh_answer_and_etag() -> None:
+    client = _app().test_client()
+    etag = client.post("/foo/sync", json=_request()).headers["ETag"]
+    changed = _request()
+    changed["parent"]["metadata"]["resourceVersion"] = "9999"
+    response = client.post("/foo/sync", json=changed, headers={"If-None-Match": etag})
+    assert response.status_code == 200
+    assert response.headers["ETag"] != etag
+    assert response.get_json()["children"]
+
+
+def test_etag_depends_on_route_and_settings() -> None:
+    body = _request()
+    plain = _app().test_client()
+    assert (
+        plain.post("/foo/sync", json=body).headers["ETag"]
+        != plain.post("/foo/finalize", json=body).headers["ETag"]
+    )
+    configured = _app(Settings(controllers={"foo": ControllerConfig(default_image="x:1")}))
+    assert (
+        plain.post("/foo/sync", json=body).headers["ETag"]
+        != configured.test_client().post("/foo/sync", json=body).headers["ETag"]
+    )
+
+
+def test_etag_is_identical_across_server_instances() -> None:
+    body = _request()
+    first = _app().test_client().post("/foo/sync", json=body).headers["ETag"]
+    second = _app().test_client().post("/foo/sync", json=body).headers["ETag"]
+    assert first == second
+
+
+@pytest.mark.parametrize(
+    "header,matches",
+    [
+        pytest.param('"abc"', True, id="exact"),
+        pytest.param('W/"abc"', True, id="weak"),
+        pytest.param('"x", "abc"', True, id="list"),
+        pytest.param('"abcd"', False, id="other"),
+        pytest.param("abc", False, id="unquoted"),
+        pytest.param("*", False, id="star"),
+        pytest.param("", False, id="empty"),
+    ],
+)
+def test_if_none_match_parsing(header: str, matches: bool) -> None:
+    assert etag_matches(header, '"abc"') is matches
+
+
+def test_a_controller_with_periodic_resync_gets_no_etag() -> None:
+    settings = Settings(controllers={"foo": ControllerConfig(resync_period_seconds=60)})
+    client = _app(settings).test_client()
+    first = client.post("/foo/sync", json=_request())
+    assert first.status_code == 200 and "ETag" not in first.headers
+    plain_etag = _app().test_client().post("/foo/sync", json=_request()).headers["ETag"]
+    again = client.post("/foo/sync", json=_request(), headers={"If-None-Match": plain_etag})
+    assert again.status_code == 200
+
+
+def test_an_answer_asking_for_a_resync_gets_no_etag(monkeypatch: pytest.MonkeyPatch) -> None:
+    foo = registry.CONTROLLERS["foo"]
+
+    def timed(request: Any) -> SyncResponse:
+        response = foo.sync(request)
+        return response.model_copy(update={"resyncAfterSeconds": 30})
+
+    monkeypatch.setitem(
+        registry.CONTROLLERS, "foo", foo.__class__(**{**foo.__dict__, "sync": timed})
+    )
+    response = _app().test_client().post("/foo/sync", json=_request())
+    assert response.status_code == 200
+    assert response.get_json()["resyncAfterSeconds"] == 30
+    assert "ETag" not in response.headers
+
+
+def test_etags_can_be_turned_off_and_errors_never_carry_one() -> None:
+    off = _app(Settings(etag=False)).test_client()
+    assert "ETag" not in off.post("/foo/sync", json=_request()).headers
+    on = _app().test_client()
+    bad = on.post("/foo/sync", data=b"{", content_type="application/json")
+    assert bad.status_code == 400 and "ETag" not in bad.headers
+
+
+# In-flight limit -----------------------------------------------------------------------------
+
+
+def test_over_the_in_flight_limit_is_429_with_retry_after() -> None:
+    app = _app(Settings(limits=Limits(max_in_flight=2, retry_after_seconds=3)))
+    client = app.test_client()
+    in_flight: InFlight = app.extensions["kubehooks"]["in_flight"]
+    assert in_flight.enter() and in_flight.enter()
+    response = client.post("/foo/sync", json=_request())
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "3"
+    assert response.get_json()["error"] == "TooManyRequests"
+    assert client.get("/healthz").status_code == 200
+    in_flight.leave()
+    assert client.post("/foo/sync", json=_request()).status_code == 200
+    assert in_flight.count == 1
+
+
+def test_a_slot_is_given_back_when_the_controller_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    foo = registry.CONTROLLERS["foo"]
+
+    def broken(request: Any) -> SyncResponse:
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(
+        registry.CONTROLLERS, "foo", foo.__class__(**{**foo.__dict__, "sync": broken})
+    )
+    app = _app(Settings(limits=Limits(max_in_flight=1)))
+    client = app.test_client()
+    for _ in range(3):
+        assert client.post("/foo/sync", json=_request()).status_code == 500
+    assert app.extensions["kubehooks"]["in_flight"].count == 0
+
+
+def test_a_304_is_answered_even_at_the_limit() -> None:
+    app = _app(Settings(limits=Limits(max_in_flight=1)))
+    client = app.test_client()
+    etag = client.post("/foo/sync", json=_request()).headers["ETag"]
+    assert app.extensions["kubehooks"]["in_flight"].enter()
+    assert client.post("/foo/sync", json=_request()).status_code == 429
+    cached = client.post("/foo/sync", json=_request(), headers={"If-None-Match": etag})
+    assert cached.status_code == 304
+
+
+def test_in_flight_counter_is_exact_under_threads() -> None:
+    import threading
+
+    limit = InFlight(1000)
+    barrier = threading.Barrier(8)
+
+    def work() -> None:
+        barrier.wait()
+        for _ in range(2000):
+            assert limit.enter()
+            limit.leave()
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert limit.count == 0
+
+
+# Readiness and gunicorn wiring ---------------------------------------------------------------
+
+
+def test_readyz_is_ready_once_configured_and_503_while_stopping() -> None:
+    app = _app()
+    client = app.test_client()
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["status"] == "ready"
+    app.extensions["kubehooks"]["readiness"].stopping()
+    stopping = client.get("/readyz")
+    assert stopping.status_code == 503
+    assert stopping.get_json()["status"] == "stopping"
+    assert client.get("/healthz").status_code == 200
+    assert client.post("/foo/sync", json=_request()).status_code == 200
+
+
+@pytest.fixture
+def restore_sigterm() -> Iterator[None]:
+    previous = signal.getsignal(signal.SIGTERM)
+    yield
+    signal.signal(signal.SIGTERM, previous)
+
+
+def test_sigterm_in_a_worker_flips_readyz_then_runs_gunicorns_handler(
+    restore_sigterm: None,
+) -> None:
+    app = _app()
+    heard: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: heard.append(signum))
+    _post_worker_init(SimpleNamespace(wsgi=app))
+    handler = signal.getsignal(signal.SIGTERM)
+    assert callable(handler)
+    handler(signal.SIGTERM, None)
+    assert heard == [signal.SIGTERM]
+    assert app.test_client().get("/readyz").status_code == 503
+
+
+def test_gunicorn_options_threads_tls_and_mutual_tls() -> None:
+    options = gunicorn_options("127.0.0.1", 1, 2)
+    assert options["worker_class"] == "gthread" and options["threads"] == 8
+    assert options["graceful_timeout"] > 0 and "certfile" not in options
+    assert gunicorn_options("127.0.0.1", 1, 2, threads=1)["worker_class"] == "sync"
+    tls = TlsConfig(cert_file="c.pem", key_file="k.pem", client_ca_file="ca.pem")
+    secure = gunicorn_options("127.0.0.1", 1, 2, tls=tls)
+    assert (secure["certfile"], secure["keyfile"], secure["ca_certs"]) == (
+        "c.pem",
+        "k.pem",
+        "ca.pem",
+    )
+    import ssl
+
+    assert secure["cert_reqs"] == ssl.CERT_REQUIRED
+
+
+def test_tls_needs_a_certificate_and_its_key() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="both"):
+        TlsConfig(cert_file="c.pem")
+    with pytest.raises(ValidationError, match="mutual"):
+        TlsConfig(client_ca_file="ca.pem")
+
+
+# Request ids -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "given,kept",
+    [
+        pytest.param("abc-123", True, id="sane"),
+        pytest.param("x" * 129, False, id="too-long"),
+        pytest.param("a b", False, id="space"),
+        pytest.param('a"}{', False, id="json-breaking"),
+    ],
+)
+def test_request_id_is_echoed_only_when_sane(given: str, kept: bool) -> None:
+    response = (
+        _app().test_client().post("/foo/sync", json=_request(), headers={"X-Request-Id": given})
+    )
+    assert (response.headers["X-Request-Id"] == given) is kept
+    assert len(response.headers["X-Request-Id"]) <= 128
+
+
+# Logs ----------------------------------------------------------------------------------------
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def hook_log() -> Iterator[_Records]:
+    handler = _Records()
+    logger = logging.getLogger(HOOK_LOGGER)
+    logger.addHandler(handler)
+    yield handler
+    logger.removeHandler(handler)
+
+
+def test_one_json_log_line_per_hook_call(hook_log: _Records) -> None:
+    client = _app().test_client()
+    client.post("/foo/sync", json=_request(), headers={"X-Request-Id": "req-1"}, buffered=True)
+    (record,) = hook_log.records
+    from hooks.logs import JsonFormatter
+
+    line = json.loads(JsonFormatter().format(record))
+    meta = _request()["parent"]["metadata"]
+    assert line["controller"] == "foo" and line["hook"] == "sync"
+    assert (line["namespace"], line["name"], line["uid"], line["generation"]) == (
+        meta["namespace"],
+        meta["name"],
+        meta["uid"],
+        meta["generation"],
+    )
+    assert line["status"] == 200 and line["result"] == "OK"
+    assert line["requestId"] == "req-1" and line["children"] == 1
+    assert line["durationMs"] >= 0 and line["level"] == "INFO"
+
+
+def test_log_result_names_spec_errors_and_http_errors(hook_log: _Records) -> None:
+    client = _app().test_client()
+    bad = _request()
+    bad["parent"]["spec"]["replicas"] = 99
+    client.post("/foo/sync", json=bad, buffered=True)
+    client.post("/foo/sync", data=b"{", content_type="application/json", buffered=True)
+    client.post("/nope/sync", json=_request(), buffered=True)
+    results = [record.fields["result"] for record in hook_log.records]  # type: ignore[attr-defined]
+    assert results == ["InvalidSpec", "InvalidJSON", "NotFound"]
+
+
+def test_log_level_comes_from_the_config(hook_log: _Records) -> None:
+    try:
+        client = _app(Settings(log_level="WARNING")).test_client()
+        client.post("/foo/sync", json=_request(), buffered=True)
+        assert hook_log.records == []
+    finally:
+        logging.getLogger("kubehooks").setLevel("INFO")
+
+
+# Metrics -------------------------------------------------------------------------------------
+
+
+def _sample(text: str, name: str, **labels: str) -> float:
+    for line in text.splitlines():
+        if line.startswith("#") or not line.startswith(name + "{"):
+            continue
+        inside = line[len(name) + 1 : line.index("}")]
+        found = dict(part.split("=", 1) for part in inside.split(","))
+        if all(found.get(key) == f'"{value}"' for key, value in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_metrics_count_calls_latency_errors_spec_errors_and_children() -> None:
+    app = _app(Settings(limits=Limits(max_in_flight=1)))
+    client = app.test_client()
+    before = client.get("/metrics").get_data(as_text=True)
+    request = _request("podcluster", "steady-state")
+    client.post("/podcluster/sync", json=request, buffered=True)
+    bad = copy.deepcopy(request)
+    bad["parent"]["spec"]["podReplicas"] = -1
+    client.post("/podcluster/sync", json=bad, buffered=True)
+    client.post("/podcluster/sync", data=b"[", content_type="application/json", buffered=True)
+    app.extensions["kubehooks"]["in_flight"].enter()
+    client.post("/podcluster/sync", json=request, buffered=True)
+    client.post("/made-up/sync", json=request, buffered=True)
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
+    after = response.get_data(as_text=True)
+
+    def delta(name: str, **labels: str) -> float:
+        return _sample(after, name, **labels) - _sample(before, name, **labels)
+
+    pods = len(request["children"]["Pod.v1"])
+    assert delta("kubehooks_requests_total", controller="podcluster", code="200") == 2
+    assert delta("kubehooks_requests_total", controller="podcluster", code="400") == 1
+    assert delta("kubehooks_requests_total", controller="podcluster", code="429") == 1
+    assert delta("kubehooks_requests_total", controller="unknown", hook="unknown") == 1
+    assert delta("kubehooks_request_duration_seconds_count", controller="podcluster") == 4
+    assert (
+        delta("kubehooks_request_duration_seconds_bucket", controller="podcluster", le="+Inf") == 4
+    )
+    assert delta("kubehooks_errors_total", controller="podcluster", error="InvalidJSON") == 1
+    assert delta("kubehooks_errors_total", controller="podcluster", error="TooManyRequests") == 1
+    assert delta("kubehooks_spec_errors_total", controller="podcluster", reason="InvalidSpec") == 1
+    assert delta("kubehooks_children_emitted_total", controller="podcluster") == 2 * pods

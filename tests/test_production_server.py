@@ -1,0 +1,264 @@
+"""A real `kubehooks serve` (gunicorn) on loopback: TLS and mutual TLS, auth, graceful shutdown,
+429 under a burst, and metrics summed over several worker processes."""
+
+from __future__ import annotations
+
+import copy
+import json
+import signal
+import socket
+import ssl
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.goldens import FIXTURES
+from tests.servers import LOOPBACK, Pki, make_pki, serve
+
+TOKEN = "production-token-0123456789"
+FOO = (FIXTURES / "foo" / "fresh-parent" / "request.json").read_bytes()
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+def _heavy_request() -> bytes:
+    """A PodCluster of 1000 observed Pods scaled to 1000: about 90 ms of work per call."""
+    request: dict[str, Any] = json.loads(
+        (FIXTURES / "podcluster" / "steady-state" / "request.json").read_text()
+    )
+    request["parent"]["spec"]["podReplicas"] = 1000
+    pod = next(iter(request["children"]["Pod.v1"].values()))
+    for index in range(1000):
+        extra = copy.deepcopy(pod)
+        extra["metadata"]["name"] = f"extra-{index}"
+        request["children"]["Pod.v1"][f"default/extra-{index}"] = extra
+    return json.dumps(request).encode()
+
+
+def test_https_with_a_bearer_token_from_a_file(tmp_path: Path, pki: Pki) -> None:
+    token = tmp_path / "token"
+    token.write_text(TOKEN + "\n")
+    config = (
+        f"auth: {{bearerTokenFile: {token}}}\n"
+        f"tls: {{certFile: {pki.server_cert}, keyFile: {pki.server_key}}}\n"
+    )
+    with serve(
+        tmp_path,
+        config=config,
+        args=("--workers", "1"),
+        scheme="https",
+        ready={"verify": str(pki.ca)},
+    ) as server:
+        url = f"{server.url}/foo/sync"
+        ok = requests.post(
+            url,
+            data=FOO,
+            headers={**JSON, "Authorization": f"Bearer {TOKEN}"},
+            verify=str(pki.ca),
+            timeout=10,
+        )
+        assert ok.status_code == 200, ok.text
+        assert ok.json()["children"][0]["kind"] == "Deployment"
+        refused = requests.post(url, data=FOO, headers=JSON, verify=str(pki.ca), timeout=10)
+        assert refused.status_code == 401
+        assert refused.json() == {"error": "Unauthorized", "message": "authentication required"}
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.get(f"{server.url}/healthz", timeout=5)  # not our CA: untrusted
+        with pytest.raises(requests.exceptions.ConnectionError):
+            requests.get(server.url.replace("https", "http") + "/healthz", timeout=5)
+
+
+def test_mutual_tls_needs_a_client_certificate_from_the_ca(tmp_path: Path, pki: Pki) -> None:
+    config = (
+        f"tls: {{certFile: {pki.server_cert}, keyFile: {pki.server_key}, clientCaFile: {pki.ca}}}\n"
+    )
+    client = (str(pki.client_cert), str(pki.client_key))
+    with serve(
+        tmp_path,
+        config=config,
+        args=("--workers", "1"),
+        scheme="https",
+        ready={"verify": str(pki.ca), "cert": client},
+    ) as server:
+        url = f"{server.url}/foo/sync"
+        ok = requests.post(url, data=FOO, headers=JSON, verify=str(pki.ca), cert=client, timeout=10)
+        assert ok.status_code == 200
+        with pytest.raises(requests.exceptions.ConnectionError):
+            requests.post(url, data=FOO, headers=JSON, verify=str(pki.ca), timeout=10)
+        stranger = (str(pki.other_client_cert), str(pki.other_client_key))
+        with pytest.raises(requests.exceptions.ConnectionError):
+            requests.post(
+                url, data=FOO, headers=JSON, verify=str(pki.ca), cert=stranger, timeout=10
+            )
+
+
+def _read_response(sock: socket.socket) -> bytes:
+    chunks = []
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+@pytest.mark.parametrize("threads", ["8", "1"], ids=["gthread", "sync"])
+def test_sigterm_finishes_the_call_in_flight(tmp_path: Path, threads: str) -> None:
+    with serve(tmp_path, args=("--workers", "1", "--threads", threads)) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        head = (
+            "POST /foo/sync HTTP/1.1\r\nHost: kubehooks\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(FOO)}\r\nConnection: close\r\n\r\n"
+        ).encode()
+        with socket.create_connection((LOOPBACK, port), timeout=30) as sock:
+            sock.sendall(head + FOO[:100])
+            time.sleep(0.5)  # the worker is now inside the app, reading the body
+            server.process.send_signal(signal.SIGTERM)
+            time.sleep(1.0)
+            assert server.process.poll() is None, "the server quit with a call in flight"
+            sock.sendall(FOO[100:])
+            raw = _read_response(sock)
+        status, _, rest = raw.partition(b"\r\n")
+        assert status == b"HTTP/1.1 200 OK", raw[:300]
+        body = json.loads(rest.partition(b"\r\n\r\n")[2])
+        assert body["children"][0]["metadata"]["name"] == "example-foo"
+        assert server.process.wait(timeout=30) == 0
+
+
+def test_a_burst_over_the_in_flight_limit_gets_429_with_retry_after(tmp_path: Path) -> None:
+    heavy = _heavy_request()
+    config = "limits: {maxInFlight: 1, retryAfterSeconds: 2}\n"
+    with serve(tmp_path, config=config, args=("--workers", "1", "--threads", "8")) as server:
+
+        def call(_: int) -> requests.Response:
+            return requests.post(
+                f"{server.url}/podcluster/sync", data=heavy, headers=JSON, timeout=30
+            )
+
+        codes: list[int] = []
+        for _attempt in range(3):
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                answers = list(pool.map(call, range(8)))
+            codes = [answer.status_code for answer in answers]
+            if 429 in codes:
+                break
+        assert set(codes) <= {200, 429}, codes
+        assert 200 in codes and 429 in codes, codes
+        for answer in answers:
+            if answer.status_code == 429:
+                assert answer.headers["Retry-After"] == "2"
+                assert answer.json()["error"] == "TooManyRequests"
+            else:
+                assert len(answer.json()["children"]) == 1000
+
+
+def _total(metrics: str, name: str, **labels: str) -> float:
+    total = 0.0
+    for line in metrics.splitlines():
+        if not line.startswith(name + "{"):
+            continue
+        if all(f'{key}="{value}"' in line for key, value in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def _metrics_when(url: str, name: str, expected: float, **labels: str) -> str:
+    """Return /metrics once `name` adds up to `expected`: workers record after answering."""
+    deadline = time.monotonic() + 10
+    while True:
+        text = requests.get(f"{url}/metrics", timeout=10).text
+        if _total(text, name, **labels) == expected or time.monotonic() > deadline:
+            return text
+        time.sleep(0.05)
+
+
+def test_metrics_add_up_every_worker(tmp_path: Path) -> None:
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    (folder / "counter_999999.db").write_bytes(b"stale samples of a previous run")
+    heavy = _heavy_request()
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(folder)}
+    with serve(tmp_path, args=("--workers", "2", "--threads", "1"), env=env) as server:
+        assert not (folder / "counter_999999.db").exists()
+
+        def call(_: int) -> int:
+            return requests.post(
+                f"{server.url}/podcluster/sync", data=heavy, headers=JSON, timeout=60
+            ).status_code
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            assert list(pool.map(call, range(8))) == [200] * 8
+        text = _metrics_when(
+            server.url, "kubehooks_requests_total", 8, controller="podcluster", code="200"
+        )
+        writers = {path.stem.rsplit("_", 1)[1] for path in folder.glob("counter_*.db")}
+        assert len(writers) >= 2, "both workers should have answered some of the calls"
+    assert _total(text, "kubehooks_requests_total", controller="podcluster", code="200") == 8
+    assert _total(text, "kubehooks_children_emitted_total", controller="podcluster") == 8000
+    assert _total(text, "kubehooks_request_duration_seconds_count", controller="podcluster") == 8
+
+
+def test_serve_makes_and_removes_its_own_metrics_folder(tmp_path: Path) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    with serve(tmp_path, args=("--workers", "2"), env={"TMPDIR": str(scratch)}) as server:
+        requests.post(f"{server.url}/foo/sync", data=FOO, headers=JSON, timeout=10)
+        text = _metrics_when(server.url, "kubehooks_requests_total", 1, controller="foo")
+        assert _total(text, "kubehooks_requests_total", controller="foo") == 1
+        (folder,) = scratch.glob("kubehooks-metrics-*")
+        assert any(folder.glob("*.db"))
+        assert server.stop() == 0
+    assert list(scratch.iterdir()) == []
+
+
+def test_tls_rejects_old_protocol_versions(tmp_path: Path, pki: Pki) -> None:
+    config = f"tls: {{certFile: {pki.server_cert}, keyFile: {pki.server_key}}}\n"
+    with serve(
+        tmp_path,
+        config=config,
+        args=("--workers", "1"),
+        scheme="https",
+        ready={"verify": str(pki.ca)},
+    ) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        context = ssl.create_default_context(cafile=str(pki.ca))
+        with socket.create_connection((LOOPBACK, port), timeout=5) as raw:
+            with context.wrap_socket(raw, server_hostname=LOOPBACK) as tls:
+                assert tls.version() in {"TLSv1.2", "TLSv1.3"}
+        old = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        old.check_hostname, old.verify_mode = False, ssl.CERT_NONE
+        old.set_ciphers("ALL:@SECLEVEL=0")  # so that it is the server that says no
+        with warnings.catch_warnings():  # TLS 1.1 is deprecated: that is the point
+            warnings.simplefilter("ignore", DeprecationWarning)
+            old.minimum_version = old.maximum_version = ssl.TLSVersion.TLSv1_1
+        with socket.create_connection((LOOPBACK, port), timeout=5) as raw:
+            with pytest.raises(ssl.SSLError, match="PROTOCOL_VERSION|protocol version"):
+                old.wrap_socket(raw, server_hostname=LOOPBACK)
+
+
+def test_readyz_turns_503_once_a_worker_is_told_to_stop(tmp_path: Path) -> None:
+    """A kept-alive connection still reaches the stopping worker for a moment: it says so."""
+    import http.client
+
+    with serve(tmp_path, args=("--workers", "1", "--threads", "8")) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        connection = http.client.HTTPConnection(LOOPBACK, port, timeout=10)
+        connection.request("GET", "/readyz")
+        first = connection.getresponse()
+        assert first.status == 200 and json.loads(first.read())["status"] == "ready"
+        server.process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        connection.request("GET", "/readyz")
+        second = connection.getresponse()
+        assert second.status == 503
+        assert json.loads(second.read())["status"] == "stopping"
+        connection.close()
+        assert server.process.wait(timeout=30) == 0
