@@ -128,7 +128,7 @@ def child_key(kind: str, api_version: str) -> str:
     return f"{kind}.{api_version}"
 
 
-Observed_ = Annotated[KubeObject, SkipValidation]
+ReceivedObject = Annotated[KubeObject, SkipValidation]
 """An observed object as received: `_objects_have_identity` checks its shape without copying it
 (pydantic would copy every one of a thousand Pods to check that it is a dict)."""
 
@@ -140,8 +140,8 @@ class SyncRequest(BaseModel):
 
     controller: KubeObject = Field(default_factory=dict)
     parent: KubeObject
-    children: dict[str, dict[str, Observed_]] = Field(default_factory=dict)
-    related: dict[str, dict[str, Observed_]] = Field(default_factory=dict)
+    children: dict[str, dict[str, ReceivedObject]] = Field(default_factory=dict)
+    related: dict[str, dict[str, ReceivedObject]] = Field(default_factory=dict)
     finalizing: bool = Field(default=False, strict=True)
 
     @model_validator(mode="after")

@@ -151,7 +151,9 @@ class GcPause:
     collection the allocations trigger walks the growing heap again, which tripled the time of a
     PodCluster of 1000 Pods. Everything a hook call allocates is freed by reference counting
     when the call ends, so the collector has nothing to find meanwhile. It is switched back on
-    when the last large call of the process ends (calls overlap under threads).
+    when the last large call of the process ends (calls overlap under threads). The request must
+    be freed inside the pause (return from the function that parsed it first): the first
+    collection after the pause would otherwise walk all of it once more.
     """
 
     LARGE = 64 * 1024

@@ -152,9 +152,17 @@ def server_objects(settings: Settings) -> list[Manifest]:
     url = urlsplit(settings.hook_url)
     tls = url.scheme == "https"
     port_name, port = ("https", TLS_PORT) if tls else ("http", PORT)
+    # Everything the server reads goes into its ConfigMap, except what the Pod provides itself.
+    passed_on = settings.model_dump(
+        mode="json",
+        by_alias=True,
+        exclude_defaults=True,
+        exclude={"enabled", "log_level", "auth", "tls", "hook_url"},
+    )
     config: Manifest = {
         "enabled": enabled_names(settings),
         "logLevel": settings.log_level,
+        **passed_on,
         "auth": {"bearerTokenFile": f"{SECRETS_DIR}/auth/token"},
     }
     mounts: list[Manifest] = [

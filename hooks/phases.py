@@ -31,6 +31,7 @@ from hooks.builders import conditions as c
 from hooks.builders.conditions import Conditions, format_time
 from hooks.builders.meta import as_desired
 from hooks.contract import KubeObject
+from hooks.controller import HookRequest
 
 ContextT = TypeVar("ContextT")
 
@@ -228,6 +229,22 @@ class PhaseMachine(Generic[ContextT]):
             if phase in self.terminal:
                 result = self._terminal(phase, memory, observed, conditions, now, ttl_seconds)
                 return replace(result, transitions=tuple(taken))
+
+    def run_request(self, context: ContextT, request: HookRequest[Any, Any]) -> PhaseResult:
+        """Run on a controller's request: its status is the memory, its spec's TTL wins over
+        the controller option's default, and the option sets the resync period."""
+        spec_ttl = request.spec.ttl_seconds_after_finished
+        return self.run(
+            context,
+            previous=request.parent.status,
+            observed=request.children.everything(),
+            conditions=request.conditions(),
+            now=request.now,
+            ttl_seconds=spec_ttl
+            if spec_ttl is not None
+            else request.options.ttl_seconds_after_finished,
+            resync_seconds=request.options.resync_seconds,
+        )
 
     def _refusal(self, phase: str, target: str, visited: set[str]) -> tuple[str, str] | None:
         if not self.allows(phase, target):

@@ -9,6 +9,21 @@ PYTHON=${PYTHON:-python3}
 echo "== installing kubehooks and its test dependencies"
 "$PYTHON" -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
+# Debian packages some tests use, installed when missing and run as root:
+# wrk (the benchmark's load generator), redis-server and busybox (the RedisMigration scripts run
+# for real under busybox ash, dash and bash), openssl (throwaway certificates for the TLS and
+# real-cluster tests). The real-cluster group also needs Go >= 1.26 (PATH or /usr/local/go).
+missing=()
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v busybox >/dev/null 2>&1 || missing+=(busybox)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "== installing ${missing[*]}"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; } ||
+    echo "could not install ${missing[*]}: the tests that need them will say so"
+fi
+
 echo "== ruff"
 "$PYTHON" -m ruff check .
 "$PYTHON" -m ruff format --check .
@@ -16,5 +31,8 @@ echo "== ruff"
 echo "== mypy (strict, on the package)"
 "$PYTHON" -m mypy
 
-echo "== pytest"
+echo "== benchmark smoke test (python -m bench --quick; figures only, no thresholds)"
+"$PYTHON" -m bench --quick
+
+echo "== pytest (unit, golden, property, fuzz, HTTP and the real-cluster group)"
 "$PYTHON" -m pytest "$@"

@@ -61,3 +61,23 @@ def test_enabled_subset_renders_only_those() -> None:
     assert "metacontroller/podcluster.yaml" not in files
     stream = list(yaml.safe_load_all(render_files(Settings(enabled=("foo",)))["crds/foo.yaml"]))
     assert stream[0]["spec"]["names"]["kind"] == "Foo"
+
+
+def test_server_configmap_carries_every_setting_the_server_reads() -> None:
+    from hooks.manifests import server_objects
+
+    settings = Settings.model_validate(
+        {
+            "enabled": ["foo"],
+            "controllers": {"foo": {"defaultImage": "registry.local/nginx:1"}},
+            "policy": {"allowPrivileged": True},
+            "limits": {"maxInFlight": 8},
+        }
+    )
+    (configmap,) = [obj for obj in server_objects(settings) if obj["kind"] == "ConfigMap"]
+    loaded = Settings.model_validate(yaml.safe_load(configmap["data"]["config.yaml"]))
+    assert loaded.enabled == ("foo",)
+    assert loaded.controller("foo").default_image == "registry.local/nginx:1"
+    assert loaded.policy.allow_privileged is True
+    assert loaded.limits.max_in_flight == 8
+    assert loaded.auth.bearer_token_file

@@ -166,3 +166,59 @@ def test_a_bug_in_a_controller_is_a_500_without_traceback(monkeypatch: pytest.Mo
 def test_every_response_carries_a_request_id() -> None:
     response = _client().post("/foo/sync", json=_request(), headers={"X-Request-Id": "abc"})
     assert response.headers["X-Request-Id"] == "abc"
+
+
+def _raw_post(settings: Settings, body: bytes, environ: dict[str, Any]) -> tuple[str, bytes]:
+    """POST through the WSGI callable with a hand-made environ (chunked bodies, odd headers)."""
+    from werkzeug.test import EnvironBuilder
+
+    app = create_app(settings, clock=lambda: NOW)
+    env = EnvironBuilder(
+        path="/foo/sync", method="POST", data=body, content_type="application/json"
+    ).get_environ()
+    env.update(environ)
+    status: list[str] = []
+    result = app(env, lambda code, headers, exc=None: status.append(code))
+    try:
+        return status[0], b"".join(result)
+    finally:
+        getattr(result, "close", lambda: None)()
+
+
+def test_a_chunked_body_is_read_whole_and_refused_over_the_limit() -> None:
+    body = json.dumps(_request()).encode()
+    chunked = {"CONTENT_LENGTH": "", "wsgi.input_terminated": True}
+    status, answer = _raw_post(Settings(), body, chunked)
+    assert status.startswith("200"), answer
+    big = body + b" " * 4096
+    status, answer = _raw_post(Settings(limits=Limits(max_body_bytes=2048)), big, chunked)
+    assert status.startswith("413")
+    assert json.loads(answer)["error"] == "RequestEntityTooLarge"
+
+
+def test_a_body_without_length_or_chunking_is_empty_and_refused_as_json() -> None:
+    status, answer = _raw_post(Settings(), json.dumps(_request()).encode(), {"CONTENT_LENGTH": ""})
+    assert status.startswith("400")
+    assert json.loads(answer)["error"] == "InvalidJSON"
+
+
+def test_an_answer_that_cannot_be_serialised_is_a_json_500(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import hooks.registry as registry
+    from hooks.contract import SyncResponse
+
+    def unserialisable(request: Any) -> Any:
+        return SyncResponse(status={"bad": object()}, children=[])
+
+    monkeypatch.setitem(
+        registry.CONTROLLERS,
+        "foo",
+        registry.CONTROLLERS["foo"].__class__(
+            **{**registry.CONTROLLERS["foo"].__dict__, "sync": unserialisable}
+        ),
+    )
+    response = _client().post("/foo/sync", json=_request(), headers={"X-Request-Id": "r-1"})
+    body = _error(response, 500, "InternalError")
+    assert body["requestId"] == "r-1"
+    assert "ETag" not in response.headers

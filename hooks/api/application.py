@@ -16,7 +16,7 @@ from hooks.api.common import (
     ResourceRequirements,
     StatusBase,
 )
-from hooks.api.kind import AGE, READY_COLUMN, REASON_COLUMN, Kind, PrinterColumn, ScaleSubresource
+from hooks.api.kind import AGE, READY_COLUMN, REASON_COLUMN, REPLICAS_SCALE, Kind, PrinterColumn
 
 HOST_PATTERN = r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 """A DNS name as an Ingress rule takes it; a leading `*.` makes it a wildcard."""
@@ -125,7 +125,7 @@ APPLICATION = Kind(
     spec=ApplicationSpec,
     status=ApplicationStatus,
     description="An Application runs an image as a Deployment behind a Service and an Ingress.",
-    scale=ScaleSubresource(".spec.replicas", ".status.replicas", ".status.selector"),
+    scale=REPLICAS_SCALE,
     printer_columns=(
         PrinterColumn("Image", "string", ".spec.image", priority=1),
         PrinterColumn("Desired", "integer", ".spec.replicas"),

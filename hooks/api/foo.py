@@ -9,9 +9,9 @@ from hooks.api.kind import (
     AGE,
     READY_COLUMN,
     REASON_COLUMN,
+    REPLICAS_SCALE,
     Kind,
     PrinterColumn,
-    ScaleSubresource,
 )
 
 
@@ -44,7 +44,7 @@ FOO = Kind(
     status=FooStatus,
     short_names=("foo",),
     description="A Foo runs one nginx Deployment, as Kubernetes' sample-controller does.",
-    scale=ScaleSubresource(".spec.replicas", ".status.replicas", ".status.selector"),
+    scale=REPLICAS_SCALE,
     printer_columns=(
         PrinterColumn("Deployment", "string", ".spec.deploymentName"),
         PrinterColumn("Desired", "integer", ".spec.replicas"),

@@ -31,6 +31,9 @@ class ScaleSubresource:
     label_selector_path: str | None = None
 
 
+REPLICAS_SCALE = ScaleSubresource(".spec.replicas", ".status.replicas", ".status.selector")
+"""The scale subresource of a kind with spec.replicas and the usual status counts."""
+
 AGE = PrinterColumn("Age", "date", ".metadata.creationTimestamp")
 READY_COLUMN = PrinterColumn("Ready", "string", '.status.conditions[?(@.type=="Ready")].status')
 REASON_COLUMN = PrinterColumn(

@@ -25,7 +25,7 @@ from hooks.api.common import (
     ResourceRequirements,
     StatusBase,
 )
-from hooks.api.kind import AGE, READY_COLUMN, REASON_COLUMN, Kind, PrinterColumn, ScaleSubresource
+from hooks.api.kind import AGE, READY_COLUMN, REASON_COLUMN, REPLICAS_SCALE, Kind, PrinterColumn
 
 Size = Literal["small", "medium", "large", "custom"]
 
@@ -227,7 +227,7 @@ MODELBOX = Kind(
     status=ModelBoxStatus,
     short_names=("mb",),
     description="A ModelBox serves a model image as a Deployment behind a Service.",
-    scale=ScaleSubresource(".spec.replicas", ".status.replicas", ".status.selector"),
+    scale=REPLICAS_SCALE,
     printer_columns=(
         PrinterColumn("Image", "string", ".spec.image", priority=1),
         PrinterColumn("Size", "string", ".status.resources.size"),

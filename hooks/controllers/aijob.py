@@ -77,18 +77,7 @@ def sync(request: Request) -> SyncResponse:
     _resources(request)  # a spec error whether or not the Job exists yet
     observed = request.children.named(JOB, request.parent.name)
     state = job_state(observed)
-    spec_ttl = request.spec.ttl_seconds_after_finished
-    result = MACHINE.run(
-        Context(request, observed, state),
-        previous=request.parent.status,
-        observed=request.children.everything(),
-        conditions=request.conditions(),
-        now=request.now,
-        ttl_seconds=spec_ttl
-        if spec_ttl is not None
-        else request.options.ttl_seconds_after_finished,
-        resync_seconds=request.options.resync_seconds,
-    )
+    result = MACHINE.run_request(Context(request, observed, state), request)
     status = {**_counts(request, state, result.terminal), **result.status}
     return SyncResponse(
         status=status, children=result.children, resyncAfterSeconds=result.resync_after_seconds

@@ -184,18 +184,7 @@ def sync(request: Request) -> SyncResponse:
         precheck=request.children.named(JOB, f"{name}-precheck"),
         migrate=request.children.named(JOB, f"{name}-migrate"),
     )
-    spec_ttl = request.spec.ttl_seconds_after_finished
-    result = MACHINE.run(
-        context,
-        previous=request.parent.status,
-        observed=request.children.everything(),
-        conditions=request.conditions(),
-        now=request.now,
-        ttl_seconds=spec_ttl
-        if spec_ttl is not None
-        else request.options.ttl_seconds_after_finished,
-        resync_seconds=request.options.resync_seconds,
-    )
+    result = MACHINE.run_request(context, request)
     return SyncResponse(
         status=result.status,
         children=result.children,
@@ -215,50 +204,54 @@ def pending(context: Context) -> Outcome:
 
 def precheck(context: Context) -> Outcome:
     """Run the precheck Job; its success starts the migration, its failure is PreFailed."""
-    name = f"{context.request.parent.name}-precheck"
-    state = job_state(context.precheck)
-    if state.outcome == "Complete":
-        return Outcome.move(
-            RUN,
-            "PrecheckSucceeded",
-            f"Job {name} found both ends reachable and compatible",
-            at=state.finished_at,
-        )
-    if state.outcome == "Failed":
-        return Outcome.move(
-            PREFAILED,
-            "PrecheckFailed",
-            _failure(name, state, context.request.spec.backoff_limit),
-            at=state.finished_at,
-        )
-    children = context.kept()
-    if not state.exists:
-        children.insert(0, redismigration_job(context.request, "precheck"))
-    return Outcome.stay(children, "Prechecking", _progress(name, state))
+    return _job_step(
+        context,
+        "precheck",
+        done=(RUN, "PrecheckSucceeded", "Job {job} found both ends reachable and compatible"),
+        failed=(PREFAILED, "PrecheckFailed"),
+        working="Prechecking",
+    )
 
 
 def run(context: Context) -> Outcome:
     """Run the migration Job; the precheck Job is kept so its log stays readable."""
-    name = f"{context.request.parent.name}-migrate"
-    state = job_state(context.migrate)
-    if state.outcome == "Complete":
-        return Outcome.move(
+    return _job_step(
+        context,
+        "migrate",
+        done=(
             SUCCEEDED,
             "MigrationSucceeded",
-            f"Job {name} copied the keys; see kubectl logs job/{name}",
-            at=state.finished_at,
-        )
+            "Job {job} copied the keys; see kubectl logs job/{job}",
+        ),
+        failed=(FAILED, "MigrationFailed"),
+        working="Migrating",
+    )
+
+
+def _job_step(
+    context: Context,
+    step: str,
+    *,
+    done: tuple[str, str, str],
+    failed: tuple[str, str],
+    working: str,
+) -> Outcome:
+    """Follow one step's Job: create it if missing, move on when it completes or fails."""
+    name = f"{context.request.parent.name}-{step}"
+    state = job_state(context.precheck if step == "precheck" else context.migrate)
+    if state.outcome == "Complete":
+        target, reason, message = done
+        return Outcome.move(target, reason, message.format(job=name), at=state.finished_at)
     if state.outcome == "Failed":
-        return Outcome.move(
-            FAILED,
-            "MigrationFailed",
-            _failure(name, state, context.request.spec.backoff_limit),
-            at=state.finished_at,
-        )
+        target, reason = failed
+        message = _failure(name, state, context.request.spec.backoff_limit)
+        return Outcome.move(target, reason, message, at=state.finished_at)
     children = context.kept()
     if not state.exists:
-        children.append(redismigration_job(context.request, "migrate"))
-    return Outcome.stay(children, "Migrating", _progress(name, state))
+        # Keep the answer's order stable: the precheck Job first, then the migration Job.
+        position = 0 if step == "precheck" else len(children)
+        children.insert(position, redismigration_job(context.request, step))
+    return Outcome.stay(children, working, _progress(name, state))
 
 
 MACHINE: PhaseMachine[Context] = PhaseMachine(
