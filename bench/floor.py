@@ -12,9 +12,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from gunicorn.app.base import BaseApplication
-
-from hooks.serve import gunicorn_options
+from hooks.serve import GunicornApplication, gunicorn_options
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -33,23 +31,6 @@ def floor_app(answer: bytes) -> WsgiApp:
     return app
 
 
-class FloorServer(BaseApplication):  # type: ignore[misc]
-    """gunicorn with exactly the options `kubehooks serve` uses, serving the floor app."""
-
-    def __init__(self, app: WsgiApp, options: dict[str, Any]) -> None:
-        self._app = app
-        self._options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self._options.items():
-            if value is not None:
-                self.cfg.set(key, value)
-
-    def load(self) -> WsgiApp:
-        return self._app
-
-
 def main() -> None:
     """Serve the floor app on 127.0.0.1 until SIGTERM."""
     parser = argparse.ArgumentParser(prog="python -m bench.floor")
@@ -59,7 +40,7 @@ def main() -> None:
     args = parser.parse_args()
     answer = args.answer.read_bytes()
     options = gunicorn_options("127.0.0.1", args.port, None, threads=args.threads)
-    FloorServer(floor_app(answer), options).run()
+    GunicornApplication(lambda: floor_app(answer), options).run()
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import signal
 import ssl
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -112,11 +113,11 @@ def _post_worker_init(worker: Any) -> None:
     signal.signal(signal.SIGTERM, on_sigterm)
 
 
-class HookServer(BaseApplication):  # type: ignore[misc]
-    """gunicorn running our Flask app, configured in code rather than from a file."""
+class GunicornApplication(BaseApplication):  # type: ignore[misc]
+    """gunicorn configured in code rather than from a file, serving what `load_app` returns."""
 
-    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
-        self._settings = settings
+    def __init__(self, load_app: Callable[[], Any], options: dict[str, Any]) -> None:
+        self._load_app = load_app
         self._options = options
         super().__init__()
 
@@ -126,7 +127,7 @@ class HookServer(BaseApplication):  # type: ignore[misc]
                 self.cfg.set(key, value)
 
     def load(self) -> Any:
-        return create_app(self._settings)
+        return self._load_app()
 
 
 def serve(
@@ -139,4 +140,4 @@ def serve(
 ) -> None:
     """Serve until SIGTERM; gunicorn finishes in-flight requests before exiting."""
     options = gunicorn_options(host, port, workers, threads=threads, tls=settings.tls)
-    HookServer(settings, options).run()
+    GunicornApplication(lambda: create_app(settings), options).run()
