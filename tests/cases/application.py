@@ -11,8 +11,7 @@ from tests.cases.common import (
     Case,
     condition,
     deployment_status,
-    desired_children,
-    observe,
+    observed_workload,
     parent,
     request,
 )
@@ -46,28 +45,9 @@ def _observed(
     labels: dict[str, str] | None = None,
     kinds: tuple[str, ...] = ("Deployment", "Service", "Ingress"),
 ) -> list[Any]:
-    """Return the children as applied for `spec` at generation 1, with realistic status.
-
-    `deployment` replaces the Deployment's status (default: every replica available).
-    """
+    """Return the children as applied for `spec` at generation 1, with realistic status."""
     owner = parent(C, NAME, spec, labels=labels)
-    replicas = int(spec.get("replicas", 1))
-    statuses = {
-        "Deployment": deployment_status(replicas, replicas) if deployment is None else deployment,
-        "Service": {"loadBalancer": {}},
-        "Ingress": {"loadBalancer": {"ingress": [{"ip": "203.0.113.10"}]}},
-    }
-    return [
-        observe(child, owner, status=statuses[child["kind"]])
-        for child in desired_children(C, owner)
-        if child["kind"] in kinds
-    ]
-
-
-def _rolling(replicas: int, updated: int, available: int, reason: str) -> dict[str, Any]:
-    status = deployment_status(replicas, available, progressing=reason)
-    status["updatedReplicas"] = updated
-    return status
+    return observed_workload(C, owner, deployment=deployment, kinds=kinds)
 
 
 def _sync(
@@ -184,19 +164,30 @@ def cases() -> list[Case]:
             "status-progressing",
             "A rollout is under way: 2/3 updated, Progressing=True ReplicaSetUpdated.",
             three,
-            _observed(three, deployment=_rolling(3, 2, 2, "ReplicaSetUpdated")),
+            _observed(
+                three,
+                deployment=deployment_status(3, 2, progressing="ReplicaSetUpdated", updated=2),
+            ),
         ),
         _sync(
             "status-unavailable",
             "Rollout done but one replica is not available: Ready=False ReplicasUnavailable.",
             three,
-            _observed(three, deployment=_rolling(3, 3, 2, "NewReplicaSetAvailable")),
+            _observed(
+                three,
+                deployment=deployment_status(3, 2, progressing="NewReplicaSetAvailable", updated=3),
+            ),
         ),
         _sync(
             "status-failed",
             "The rollout exceeded its progress deadline: Progressing=False, Ready=False.",
             three,
-            _observed(three, deployment=_rolling(3, 1, 2, "ProgressDeadlineExceeded")),
+            _observed(
+                three,
+                deployment=deployment_status(
+                    3, 2, progressing="ProgressDeadlineExceeded", updated=1
+                ),
+            ),
         ),
         _sync(
             "invalid-limits-keeps-children",

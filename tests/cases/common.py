@@ -201,13 +201,17 @@ def deployment_status(
     *,
     generation: int = 1,
     progressing: str = "NewReplicaSetAvailable",
+    updated: int | None = None,
 ) -> Obj:
-    """Return a Deployment status as the deployment controller writes it."""
+    """Return a Deployment status as the deployment controller writes it.
+
+    `updated` below `replicas` is a rollout under way (default: all Pods updated).
+    """
     failed = progressing == "ProgressDeadlineExceeded"
     return {
         "observedGeneration": generation,
         "replicas": replicas,
-        "updatedReplicas": replicas,
+        "updatedReplicas": replicas if updated is None else updated,
         "readyReplicas": available,
         "availableReplicas": available,
         **({"unavailableReplicas": replicas - available} if replicas > available else {}),
@@ -296,3 +300,33 @@ def _job_condition(type_: str, reason: str, message: str, when: str) -> Obj:
         "lastProbeTime": when,
         "lastTransitionTime": when,
     }
+
+
+SERVED_STATUSES: dict[str, Obj] = {
+    "Service": {"loadBalancer": {}},
+    "Ingress": {"loadBalancer": {"ingress": [{"ip": "203.0.113.10"}]}},
+}
+"""What the API server reports for a Service and an Ingress that serve traffic."""
+
+
+def observed_workload(
+    controller: str,
+    owner: Obj,
+    *,
+    deployment: Obj | None = None,
+    kinds: tuple[str, ...] = ("Deployment", "Service", "Ingress"),
+) -> list[Obj]:
+    """Return a Deployment-based parent's children as applied, with realistic status.
+
+    `deployment` replaces the Deployment's status (default: every replica available).
+    """
+    replicas = int(owner["spec"].get("replicas", 1))
+    statuses = {
+        **SERVED_STATUSES,
+        "Deployment": deployment_status(replicas, replicas) if deployment is None else deployment,
+    }
+    return [
+        observe(child, owner, status=statuses[child["kind"]])
+        for child in desired_children(controller, owner)
+        if child["kind"] in kinds
+    ]

@@ -11,8 +11,7 @@ from tests.cases.common import (
     Case,
     condition,
     deployment_status,
-    desired_children,
-    observe,
+    observed_workload,
     parent,
     request,
 )
@@ -58,23 +57,7 @@ def _observed(
     kinds: tuple[str, ...] = ("Deployment", "Service"),
 ) -> list[Any]:
     """Return the children as applied for `spec` at generation 1; every replica available."""
-    owner = parent(C, NAME, spec)
-    replicas = int(spec.get("replicas", 1))
-    statuses = {
-        "Deployment": deployment_status(replicas, replicas) if deployment is None else deployment,
-        "Service": {"loadBalancer": {}},
-    }
-    return [
-        observe(child, owner, status=statuses[child["kind"]])
-        for child in desired_children(C, owner)
-        if child["kind"] in kinds
-    ]
-
-
-def _rolling(replicas: int, updated: int, available: int, reason: str) -> dict[str, Any]:
-    status = deployment_status(replicas, available, progressing=reason)
-    status["updatedReplicas"] = updated
-    return status
+    return observed_workload(C, parent(C, NAME, spec), deployment=deployment, kinds=kinds)
 
 
 def _sync(
@@ -181,13 +164,20 @@ def _status(seed: dict[str, Any]) -> list[Case]:
             "status-progressing",
             "A rollout is under way: 2/4 updated, Progressing=True, Ready=False RollingOut.",
             seed,
-            _observed(seed, deployment=_rolling(5, 2, 3, "ReplicaSetUpdated")),
+            _observed(
+                seed, deployment=deployment_status(5, 3, progressing="ReplicaSetUpdated", updated=2)
+            ),
         ),
         _sync(
             "status-failed",
             "The rollout exceeded its progress deadline: Ready=False RolloutFailed.",
             seed,
-            _observed(seed, deployment=_rolling(4, 1, 3, "ProgressDeadlineExceeded")),
+            _observed(
+                seed,
+                deployment=deployment_status(
+                    4, 3, progressing="ProgressDeadlineExceeded", updated=1
+                ),
+            ),
         ),
     ]
 
