@@ -11,6 +11,7 @@ from tests.cases.common import (
     Case,
     condition,
     deployment_status,
+    finalize_cases,
     observed_workload,
     parent,
     request,
@@ -213,18 +214,5 @@ def cases() -> list[Case]:
             [],
             parent_name="1st-app",
         ),
-        Case(
-            C,
-            "finalize-with-children",
-            "Being deleted with children left: ask for none, not finalized.",
-            request(C, parent(C, NAME, DEFAULTS, deleting=True), steady, finalizing=True),
-            hook="finalize",
-        ),
-        Case(
-            C,
-            "finalize-done",
-            "Deleted and no children left: finalized.",
-            request(C, parent(C, NAME, DEFAULTS, deleting=True), [], finalizing=True),
-            hook="finalize",
-        ),
+        *finalize_cases(C, parent(C, NAME, DEFAULTS, deleting=True), steady),
     ]

@@ -330,3 +330,23 @@ def observed_workload(
         for child in desired_children(controller, owner)
         if child["kind"] in kinds
     ]
+
+
+def finalize_cases(controller: str, deleting: Obj, observed: list[Obj]) -> list[Case]:
+    """Return the two finalize cases: children still observed, then none left."""
+    return [
+        Case(
+            controller,
+            "finalize-with-children",
+            "Being deleted with children left: ask for none, not finalized.",
+            request(controller, deleting, observed, finalizing=True),
+            hook="finalize",
+        ),
+        Case(
+            controller,
+            "finalize-done",
+            "Deleted and no children left: finalized.",
+            request(controller, deleting, [], finalizing=True),
+            hook="finalize",
+        ),
+    ]

@@ -11,6 +11,7 @@ from tests.cases.common import (
     Case,
     condition,
     deployment_status,
+    finalize_cases,
     observed_workload,
     parent,
     request,
@@ -290,18 +291,5 @@ def cases() -> list[Case]:
         *_status(seed),
         *_invalid(steady),
         *_policy(steady),
-        Case(
-            C,
-            "finalize-with-children",
-            "Being deleted with children left: ask for none, not finalized.",
-            request(C, parent(C, NAME, seed, deleting=True), steady, finalizing=True),
-            hook="finalize",
-        ),
-        Case(
-            C,
-            "finalize-done",
-            "Deleted and no children left: finalized.",
-            request(C, parent(C, NAME, seed, deleting=True), [], finalizing=True),
-            hook="finalize",
-        ),
+        *finalize_cases(C, parent(C, NAME, seed, deleting=True), steady),
     ]
