@@ -22,11 +22,11 @@ from typing import Any
 import orjson
 from werkzeug.test import EnvironBuilder
 
-from bench.timing import Budget, per_call_us
+from bench.timing import Budget, per_call_split_us, per_call_us
 from bench.workload import SCALING_NOW, Typical, podcluster_request
 from hooks.contract import Observed, SyncRequest
 from hooks.controller import HookRequest, ParentMeta
-from hooks.edge import GcPause
+from hooks.edge import GcPause, Held
 from hooks.logs import JsonFormatter
 from hooks.registry import bind_enabled
 from hooks.runtime import BoundController, parse_spec, run_sync
@@ -57,13 +57,33 @@ def _bound(controller: str, settings: Settings) -> BoundController:
 
 def core_answer(bound: BoundController, raw: bytes, settings: Settings, now: datetime) -> bytes:
     """Answer a sync call from bytes to bytes, the way the hook path does minus HTTP."""
-    with _GC_PAUSE.during(len(raw)):
-        # A call of its own, so that the parsed request is freed before the collector resumes.
-        return _answer_bytes(bound, raw, settings, now)
+    answer, release = answer_then_release(bound, raw, settings, now)
+    release()
+    return answer
 
 
-def _answer_bytes(bound: BoundController, raw: bytes, settings: Settings, now: datetime) -> bytes:
+def answer_then_release(
+    bound: BoundController, raw: bytes, settings: Settings, now: datetime
+) -> tuple[bytes, Callable[[], None]]:
+    """Answer as the hook path does: the parsed request is freed only once the answer is out.
+
+    Returns the answer and what the server does after sending it (free the request, resume
+    the collector).
+    """
+    held = _GC_PAUSE.hold(len(raw))
+    try:
+        answer = _answer_bytes(bound, raw, settings, now, held)
+    except BaseException:
+        held.release()
+        raise
+    return answer, held.release
+
+
+def _answer_bytes(
+    bound: BoundController, raw: bytes, settings: Settings, now: datetime, held: Held
+) -> bytes:
     body = parse_json(raw, settings.limits)
+    held.keep(body)
     request = parse(SyncRequest, body)
     check_children_count(request, settings.limits)
     response = run_sync(bound, request, now=now)
@@ -185,9 +205,17 @@ class ScalingPoint:
     validate_us: float
     sync_us: float
     serialise_us: float
-    total_us: float
+    answered_us: float
+    """Bytes in to bytes out, as the server answers: the request is freed after sending."""
+    freed_us: float
+    """Freeing the parsed request after the answer has been sent (the server's close())."""
     observed_only_us: float
     """Hook logic (validate + run_sync) when the parent asks for one Pod: observing alone."""
+
+    @property
+    def total_us(self) -> float:
+        """Return the whole CPU cost of a call: answering and freeing."""
+        return self.answered_us + self.freed_us
 
     @property
     def hook_logic_us(self) -> float:
@@ -206,6 +234,8 @@ class ScalingPoint:
             "serialiseUs": round(self.serialise_us, 1),
             "hookLogicUs": round(self.hook_logic_us, 1),
             "observedOnlyHookLogicUs": round(self.observed_only_us, 1),
+            "answeredUs": round(self.answered_us, 1),
+            "freedUs": round(self.freed_us, 1),
             "totalUs": round(self.total_us, 1),
             "totalPerPodUs": round(self.total_us / self.pods, 2),
         }
@@ -236,7 +266,9 @@ def measure_scaling_point(pods: int, budget: Budget) -> ScalingPoint:
             parse_json(raw, settings.limits)
 
     parse_us = per_call_us(parse_paused, budget)
-    total_us = per_call_us(lambda: core_answer(bound, raw, settings, now), budget)
+    answered_us, freed_us = per_call_split_us(
+        lambda: answer_then_release(bound, raw, settings, now)[1], budget
+    )
 
     body = parse_json(raw, settings.limits)
     request = parse(SyncRequest, body)
@@ -273,7 +305,8 @@ def measure_scaling_point(pods: int, budget: Budget) -> ScalingPoint:
         validate_us=per_call_us(paused(validate), budget),
         sync_us=per_call_us(paused(lambda: run_sync(bound, request, now=now)), budget),
         serialise_us=per_call_us(paused(lambda: orjson.dumps(response.to_wire())), budget),
-        total_us=total_us,
+        answered_us=answered_us,
+        freed_us=freed_us,
         observed_only_us=per_call_us(paused(observe_only), budget),
     )
 

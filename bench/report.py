@@ -69,6 +69,8 @@ def scaling_table(scaling: Scaling) -> str:
             f"{p.validate_us / 1000:.2f}",
             f"{p.sync_us / 1000:.2f}",
             f"{p.serialise_us / 1000:.2f}",
+            f"{p.answered_us / 1000:.2f}",
+            f"{p.freed_us / 1000:.2f}",
             f"{p.total_us / 1000:.2f}",
             f"{p.total_us / p.pods:.1f}",
         ]
@@ -78,10 +80,12 @@ def scaling_table(scaling: Scaling) -> str:
         "pods",
         "request",
         "loads ms (gc on)",
-        "parse ms",
+        "parse+free ms",
         "validate ms",
         "run_sync ms",
         "dumps ms",
+        "answered ms",
+        "then freed ms",
         "total ms",
         "us/pod",
     ]

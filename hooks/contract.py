@@ -217,7 +217,8 @@ class SyncResponse(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: KubeObject
-    children: list[KubeObject]
+    children: Annotated[list[KubeObject], SkipValidation]
+    """Not copied: a thousand built Pods are vetted by the runtime, which checks each is a dict."""
     resyncAfterSeconds: int | float | None = None  # noqa: N815 - wire name
     finalized: bool | None = None
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from hooks.api.common import KubeModel
 from hooks.api.kind import Kind
 from hooks.builders.conditions import Conditions
-from hooks.builders.meta import object_meta
+from hooks.builders.meta import CONTROLLER_UID, object_meta
 from hooks.contract import (
     CustomizeResponse,
     KubeObject,
@@ -83,7 +83,13 @@ class HookRequest(Generic[SpecT, OptionsT]):
     def meta(
         self, name: str, labels: dict[str, str], annotations: dict[str, str] | None = None
     ) -> KubeObject:
-        """Return metadata for a child in the parent's namespace."""
+        """Return metadata for a child in the parent's namespace, with the controller-uid label.
+
+        The label is what Metacontroller's generated selector matches; the runtime adds it to
+        any child that lacks it, but a child built here needs no second, sorted copy of its labels.
+        """
+        if self.parent.uid:
+            labels = {**labels, CONTROLLER_UID: self.parent.uid}
         return object_meta(name, self.parent.namespace, labels, annotations)
 
     def image(self, requested: str | None, builtin: str) -> str:

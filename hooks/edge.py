@@ -151,9 +151,8 @@ class GcPause:
     collection the allocations trigger walks the growing heap again, which tripled the time of a
     PodCluster of 1000 Pods. Everything a hook call allocates is freed by reference counting
     when the call ends, so the collector has nothing to find meanwhile. It is switched back on
-    when the last large call of the process ends (calls overlap under threads). The request must
-    be freed inside the pause (return from the function that parsed it first): the first
-    collection after the pause would otherwise walk all of it once more.
+    when the last large call of the process ends (calls overlap under threads), after the
+    parsed request has been freed: the first collection would otherwise walk all of it once more.
     """
 
     LARGE = 64 * 1024
@@ -164,21 +163,53 @@ class GcPause:
         self._active = 0
         self._resume = False
 
-    @contextmanager
-    def during(self, size: int) -> Iterator[None]:
-        """Pause collection for the enclosed work when the body is at least LARGE bytes."""
+    def hold(self, size: int) -> Held:
+        """Start answering a body of `size` bytes; the collector pauses if it is LARGE."""
         if size < self.LARGE:
-            yield
-            return
+            return Held(None)
         with self._lock:
             if self._active == 0:
                 self._resume = gc.isenabled()
                 gc.disable()
             self._active += 1
+        return Held(self)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._active -= 1
+            if self._active == 0 and self._resume:
+                gc.enable()
+
+    @contextmanager
+    def during(self, size: int) -> Iterator[Held]:
+        """Pause collection for the enclosed work when the body is at least LARGE bytes."""
+        held = self.hold(size)
         try:
-            yield
+            yield held
         finally:
-            with self._lock:
-                self._active -= 1
-                if self._active == 0 and self._resume:
-                    gc.enable()
+            held.release()
+
+
+class Held:
+    """One call's parsed request, kept until its answer has been sent, then freed.
+
+    Freeing the 200,000 objects of a 1000-Pod request takes a third as long as parsing them
+    (15 ms); done after the answer has been sent, it no longer delays Metacontroller.
+    """
+
+    __slots__ = ("_pause", "_kept")
+
+    def __init__(self, pause: GcPause | None) -> None:
+        self._pause = pause
+        self._kept: list[object] = []
+
+    def keep(self, obj: object) -> None:
+        """Keep `obj` alive until `release`."""
+        self._kept.append(obj)
+
+    def release(self) -> None:
+        """Free what was kept, then resume the collector if this call paused it (idempotent)."""
+        self._kept.clear()
+        pause, self._pause = self._pause, None
+        if pause is not None:
+            pause._leave()

@@ -56,7 +56,34 @@ class SecurityPolicy(BaseModel):
     )
 
 
-def check_child(child: KubeObject, parent_namespace: str | None, policy: SecurityPolicy) -> None:
+class VettedContainers:
+    """The containers one answer has already passed, by identity.
+
+    Controllers share one container among many children (a PodCluster's thousand Pods), so
+    each is judged once per answer; the children are alive for the whole check, so no identity
+    is reused while it is remembered.
+    """
+
+    __slots__ = ("_ids",)
+
+    def __init__(self) -> None:
+        self._ids: set[int] = set()
+
+    def first_time(self, container: KubeObject) -> bool:
+        """Say whether this container is new to this answer, remembering it."""
+        key = id(container)
+        if key in self._ids:
+            return False
+        self._ids.add(key)
+        return True
+
+
+def check_child(
+    child: KubeObject,
+    parent_namespace: str | None,
+    policy: SecurityPolicy,
+    vetted: VettedContainers | None = None,
+) -> None:
     """Raise PolicyViolation, naming the rule, if a child breaks the policy."""
     namespace = (child.get("metadata") or {}).get("namespace")
     if (
@@ -71,30 +98,32 @@ def check_child(child: KubeObject, parent_namespace: str | None, policy: Securit
             f"outside the parent's namespace {parent_namespace!r}",
         )
     for spec in pod_specs_of(child):
-        check_pod_spec(spec, policy, where=f"{child.get('kind')} {_name(child)}")
+        check_pod_spec(spec, policy, child, vetted or VettedContainers())
 
 
-def check_pod_spec(spec: KubeObject, policy: SecurityPolicy, *, where: str) -> None:
-    """Raise PolicyViolation if a PodSpec asks for more than the policy allows."""
+def check_pod_spec(
+    spec: KubeObject, policy: SecurityPolicy, child: KubeObject, vetted: VettedContainers
+) -> None:
+    """Raise PolicyViolation if a PodSpec of `child` asks for more than the policy allows."""
     if not policy.allow_host_namespaces:
         for field in ("hostNetwork", "hostPID", "hostIPC"):
             if spec.get(field):
-                raise PolicyViolation("hostNamespaces", f"{where}: {field} is not allowed")
+                raise PolicyViolation("hostNamespaces", f"{_where(child)}: {field} is not allowed")
     if not policy.allow_host_path:
-        for volume in spec.get("volumes") or []:
+        for volume in spec.get("volumes") or ():
             if "hostPath" in volume:
                 raise PolicyViolation(
-                    "hostPath", f"{where}: hostPath volume {volume.get('name')!r} is not allowed"
+                    "hostPath",
+                    f"{_where(child)}: hostPath volume {volume.get('name')!r} is not allowed",
                 )
     if not policy.allow_privileged and _host_process(spec.get("securityContext")):
-        raise PolicyViolation("privileged", f"{where}: Windows hostProcess Pods are not allowed")
-    containers = [
-        *(spec.get("initContainers") or []),
-        *(spec.get("containers") or []),
-        *(spec.get("ephemeralContainers") or []),
-    ]
-    for item in containers:
-        _check_container(item, policy, where=f"{where} container {item.get('name')!r}")
+        raise PolicyViolation(
+            "privileged", f"{_where(child)}: Windows hostProcess Pods are not allowed"
+        )
+    for field in ("initContainers", "containers", "ephemeralContainers"):
+        for item in spec.get(field) or ():
+            if vetted.first_time(item):
+                _check_container(item, policy, child)
 
 
 def _host_process(context: object) -> bool:
@@ -103,25 +132,34 @@ def _host_process(context: object) -> bool:
     return isinstance(options, dict) and bool(options.get("hostProcess"))
 
 
-def _check_container(container: KubeObject, policy: SecurityPolicy, *, where: str) -> None:
+def _check_container(container: KubeObject, policy: SecurityPolicy, child: KubeObject) -> None:
     context = container.get("securityContext") or {}
     if not policy.allow_privileged:
         if context.get("privileged"):
-            raise PolicyViolation("privileged", f"{where}: privileged containers are not allowed")
+            raise PolicyViolation(
+                "privileged", f"{_where(child, container)}: privileged containers are not allowed"
+            )
         if _host_process(context):
-            raise PolicyViolation("privileged", f"{where}: Windows hostProcess is not allowed")
+            raise PolicyViolation(
+                "privileged", f"{_where(child, container)}: Windows hostProcess is not allowed"
+            )
         if context.get("procMount") not in (None, "Default"):
-            raise PolicyViolation("privileged", f"{where}: an unmasked /proc is not allowed")
+            raise PolicyViolation(
+                "privileged", f"{_where(child, container)}: an unmasked /proc is not allowed"
+            )
     added = (context.get("capabilities") or {}).get("add") or []
     refused = sorted(cap for cap in added if _bare(cap) not in _allowed(policy)) if added else []
     if refused:
         raise PolicyViolation(
-            "capabilities", f"{where}: adding {', '.join(refused)} is not allowed"
+            "capabilities",
+            f"{_where(child, container)}: adding {', '.join(refused)} is not allowed",
         )
     if not policy.allow_host_ports:
         for port in container.get("ports") or []:
             if port.get("hostPort"):
-                raise PolicyViolation("hostPorts", f"{where}: hostPort is not allowed")
+                raise PolicyViolation(
+                    "hostPorts", f"{_where(child, container)}: hostPort is not allowed"
+                )
 
 
 def _bare(capability: object) -> str:
@@ -134,5 +172,7 @@ def _allowed(policy: SecurityPolicy) -> frozenset[str]:
     return frozenset(_bare(cap) for cap in policy.allowed_capabilities)
 
 
-def _name(obj: KubeObject) -> str:
-    return str((obj.get("metadata") or {}).get("name", ""))
+def _where(child: KubeObject, container: KubeObject | None = None) -> str:
+    """Name the child (and container) a violation is in; built only once one is found."""
+    where = f"{child.get('kind')} {(child.get('metadata') or {}).get('name', '')}"
+    return where if container is None else f"{where} container {container.get('name')!r}"

@@ -27,7 +27,7 @@ from hooks.contract import (
 )
 from hooks.controller import Controller, FinalizeRequest, HookRequest, ParentMeta
 from hooks.errors import HookError, InvalidSpec
-from hooks.policy import SecurityPolicy, check_child
+from hooks.policy import SecurityPolicy, VettedContainers, check_child
 from hooks.settings import ControllerConfig, Limits
 
 
@@ -184,18 +184,26 @@ def _vet(bound: BoundController, parent: ParentMeta, children: list[KubeObject])
             f"{bound.limits.max_children}",
             reason="TooManyChildren",
         )
+    vetted = VettedContainers()
     for child in children:
+        if type(child) is not dict:
+            raise ControllerBug(f"controller {bound.name} answered a child that is not an object")
         key = f"{child.get('kind')}.{child.get('apiVersion')}"
         if key not in declared:
             raise ControllerBug(f"controller {bound.name} answered an undeclared child {key}")
-        check_child(child, parent.namespace, bound.policy)
+        check_child(child, parent.namespace, bound.policy, vetted)
 
 
 def _stamp_controller_uid(children: list[KubeObject], uid: str) -> None:
-    """Add the label Metacontroller's generated selector matches, as Metacontroller would."""
+    """Add the label Metacontroller's generated selector matches, as Metacontroller would.
+
+    Children built with `HookRequest.meta` carry it already (and may share one labels map);
+    the others get a new, sorted map of their own.
+    """
     if not uid:
         return
     for child in children:
         meta = child.setdefault("metadata", {})
-        labels = {**(meta.get("labels") or {}), CONTROLLER_UID: uid}
-        meta["labels"] = dict(sorted(labels.items()))
+        labels = meta.get("labels") or {}
+        if labels.get(CONTROLLER_UID) != uid:
+            meta["labels"] = dict(sorted({**labels, CONTROLLER_UID: uid}.items()))

@@ -34,7 +34,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from hooks import metrics
 from hooks.auth import Credentials, load_credentials
 from hooks.contract import CustomizeRequest, KubeObject, SyncRequest
-from hooks.edge import Etags, GcPause, InFlight, Readiness, etag_matches, request_id
+from hooks.edge import Etags, GcPause, Held, InFlight, Readiness, etag_matches, request_id
 from hooks.errors import BadRequest, InvalidSpec
 from hooks.logs import configure_logging, log_hook_call
 from hooks.openapi import openapi_document
@@ -317,6 +317,7 @@ class _Call:
         "children",
         "parent",
         "seconds",
+        "held",
     )
 
     def __init__(self, controller: str, hook: str, rid: str) -> None:
@@ -329,6 +330,12 @@ class _Call:
         self.children: int | None = None
         self.parent: Any = None
         self.seconds = 0.0
+        self.held: Held | None = None
+
+    def release(self) -> None:
+        """Free the parsed request (see `Held`); the answer has been sent, or failed."""
+        if self.held is not None:
+            self.held.release()
 
     def note_spec_error(self, err: InvalidSpec) -> None:
         self.spec_error = err.reason
@@ -371,6 +378,7 @@ class _Sent:
         return iter(self._chunks)
 
     def close(self) -> None:
+        self._call.release()
         self._call.record(self._status)
 
 
@@ -433,7 +441,11 @@ class HookPath:
         out.extend(headers.items())
         out.append(("X-Request-Id", rid))
         call.seconds = time.perf_counter() - call.started
-        start_response(f"{status} {HTTPStatus(status).phrase}", out)
+        try:
+            start_response(f"{status} {HTTPStatus(status).phrase}", out)
+        except BaseException:
+            call.release()
+            raise
         return _Sent(payload, call, status)
 
     def _failure(self, err: Exception, call: _Call) -> tuple[int, dict[str, Any]]:
@@ -474,9 +486,9 @@ class HookPath:
                 f"retry after {self._retry_after}s"
             )
             return 429, {"error": "TooManyRequests", "message": message}
+        call.held = self._gc_pause.hold(len(raw))
         try:
-            with self._gc_pause.during(len(raw)):
-                answer, cacheable = self._compute(bound, call, raw)
+            answer, cacheable = self._compute(bound, call, raw)
         finally:
             self._in_flight.leave()
         if etag is not None and cacheable:
@@ -486,6 +498,8 @@ class HookPath:
     def _compute(self, bound: BoundController, call: _Call, raw: bytes) -> tuple[KubeObject, bool]:
         """Return the answer, and whether it may be cached (it does not depend on the clock)."""
         body = parse_json(raw, self._limits)
+        if call.held is not None:
+            call.held.keep(body)
         if call.hook == "customize":
             customize_request = parse(CustomizeRequest, body)
             call.parent = customize_request.parent

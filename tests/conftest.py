@@ -28,3 +28,14 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if name.startswith("KUBEHOOKS_"):
             monkeypatch.delenv(name)
     yield
+
+
+@pytest.fixture(autouse=True)
+def _collector_resumed() -> Iterator[None]:
+    """Fail a test that leaves the garbage collector paused (a large call never released)."""
+    import gc
+
+    yield
+    if not gc.isenabled():
+        gc.enable()
+        pytest.fail("the garbage collector was left paused: a hook answer was never closed")

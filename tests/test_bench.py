@@ -111,7 +111,7 @@ def test_the_stdlib_hook_computes_the_same_children_as_the_server(
 
 
 def _point(pods: int, total_us: float) -> ScalingPoint:
-    return ScalingPoint(pods, pods * 6800, 0, 0, 0, 0, 0, total_us, 0)
+    return ScalingPoint(pods, pods * 6800, 0, 0, 0, 0, 0, total_us, 0, 0)
 
 
 def test_linearity_is_judged_on_the_cost_per_extra_pod() -> None:

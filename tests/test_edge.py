@@ -401,3 +401,57 @@ def test_metrics_count_calls_latency_errors_spec_errors_and_children() -> None:
     assert delta("kubehooks_errors_total", controller="podcluster", error="TooManyRequests") == 1
     assert delta("kubehooks_spec_errors_total", controller="podcluster", reason="InvalidSpec") == 1
     assert delta("kubehooks_children_emitted_total", controller="podcluster") == 2 * pods
+
+
+def _pod_cluster_request(pods: int) -> bytes:
+    """A PodCluster sync observing `pods` Pods, well over GcPause.LARGE for a few dozen."""
+    from bench.workload import podcluster_request
+
+    return podcluster_request(pods)
+
+
+def test_a_large_request_is_freed_after_its_answer_is_sent_then_the_collector_resumes() -> None:
+    import gc
+    import weakref
+
+    from hooks.edge import GcPause
+
+    raw = _pod_cluster_request(20)
+    assert len(raw) >= GcPause.LARGE
+    kept: list[weakref.ref[Any]] = []
+    original = hooks.server.parse_json
+
+    class Probe:
+        """Lives as long as the parsed request that carries it."""
+
+    def spying_parse_json(body: bytes, limits: Limits) -> dict[str, Any]:
+        parsed = original(body, limits)
+        parsed["probe"] = probe = Probe()
+        kept.append(weakref.ref(probe))
+        return parsed
+
+    client = create_app(Settings()).test_client()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(hooks.server, "parse_json", spying_parse_json)
+        response = client.post("/podcluster/sync", data=raw, content_type="application/json")
+    try:
+        assert response.status_code == 200
+        assert len(response.get_json()["children"]) == 20
+        # Answered, and not yet closed by the server: the request is alive, the collector paused.
+        assert kept[0]() is not None
+        assert not gc.isenabled()
+    finally:
+        response.close()
+    assert kept[0]() is None
+    assert gc.isenabled()
+
+
+def test_a_small_request_never_pauses_the_collector() -> None:
+    import gc
+
+    client = create_app(Settings()).test_client()
+    raw = (FIXTURES / "foo" / "steady-state" / "request.json").read_bytes()
+    response = client.post("/foo/sync", data=raw, content_type="application/json")
+    assert response.status_code == 200
+    assert gc.isenabled()
+    response.close()

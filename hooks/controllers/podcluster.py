@@ -29,9 +29,9 @@ def sync(request: HookRequest[PodClusterSpec, NoOptions]) -> SyncResponse:
     status = podcluster_status(request)
     main = podcluster_container(request)
     labels = standard_labels(NAME, request.parent.name, component="member")
+    meta = request.meta(request.parent.name, labels)
     pods = [
-        podcluster_pod(request, main, labels, ordinal)
-        for ordinal in range(request.spec.pod_replicas)
+        podcluster_pod(request, meta, main, ordinal) for ordinal in range(request.spec.pod_replicas)
     ]
     return SyncResponse(status=status, children=pods)
 
@@ -39,8 +39,9 @@ def sync(request: HookRequest[PodClusterSpec, NoOptions]) -> SyncResponse:
 def podcluster_container(request: HookRequest[PodClusterSpec, NoOptions]) -> KubeObject:
     """Build the container every Pod runs.
 
-    Built once per sync and shared by all the Pods (up to 1000): nothing changes a child's
-    spec once it is built (the runtime only replaces `metadata.labels`), so sharing it is safe.
+    Built once per sync and shared by all the Pods (up to 1000): nothing changes a child once
+    it is built (the runtime vets the container once, and only replaces labels that lack the
+    controller-uid, which `request.meta` has added), so sharing it is safe.
     """
     spec = request.spec
     template = spec.template or PodTemplate()
@@ -57,13 +58,16 @@ def podcluster_container(request: HookRequest[PodClusterSpec, NoOptions]) -> Kub
 
 def podcluster_pod(
     request: HookRequest[PodClusterSpec, NoOptions],
+    meta: KubeObject,
     main: KubeObject,
-    labels: dict[str, str],
     ordinal: int,
 ) -> KubeObject:
-    """Build Pod number `ordinal`; every Pod is identical apart from its name."""
+    """Build Pod number `ordinal`; every Pod is identical apart from its name.
+
+    The Pods share `meta`'s labels and the container (see `podcluster_container`).
+    """
     name = f"{request.parent.name}-{ordinal}"
-    return pod(request.meta(name, labels), pod_spec([main], hostname=name))
+    return pod({**meta, "name": name}, pod_spec([main], hostname=name))
 
 
 def podcluster_status(request: HookRequest[PodClusterSpec, NoOptions]) -> KubeObject:
