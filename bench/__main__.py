@@ -56,9 +56,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, help="length of each wrk run (default: 2)")
     parser.add_argument("--rounds", type=int, help="HTTP rounds (default: 1 quick, 5 full)")
     parser.add_argument(
-        "--sync-workers",
+        "--threaded",
         action="store_true",
-        help="also load both gunicorn servers with --threads 1 (sync workers), for comparison",
+        help="also load both gunicorn servers with --threads 8 (gthread workers), for comparison",
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON results")
     return parser.parse_args(argv)
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             results["http"] = {"skipped": WRK_MISSING}
         else:
             item = typical(HTTP_CONTROLLER)
-            http = measure_http(wrk, item, http_budget, progress, sync_workers=args.sync_workers)
+            http = measure_http(wrk, item, http_budget, progress, threaded=args.threaded)
             done_progress()
             results["http"] = http.to_json()
             section(

@@ -36,7 +36,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.floor")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--answer", type=Path, required=True, help="file holding the answer")
-    parser.add_argument("--threads", type=int, help="as `kubehooks serve --threads` (default 8)")
+    parser.add_argument("--threads", type=int, help="as `kubehooks serve --threads` (default 1)")
     args = parser.parse_args()
     answer = args.answer.read_bytes()
     options = gunicorn_options("127.0.0.1", args.port, None, threads=args.threads)

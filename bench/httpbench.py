@@ -21,6 +21,7 @@ import orjson
 
 from bench.loadtest import LoadResult, run_wrk
 from bench.servers import (
+    GTHREAD_THREADS,
     Server,
     memory_kib,
     start_floor,
@@ -34,12 +35,12 @@ CONNECTIONS = (1, 5, 32)
 RATIOS = (
     ("kubehooks", "floor"),
     ("kubehooks", "stdlib"),
-    ("kubehooks-sync", "floor-sync"),
-    ("kubehooks-sync", "floor"),
+    ("kubehooks-gthread", "floor-gthread"),
+    ("kubehooks-gthread", "floor"),
 )
 SERVERS = ("kubehooks", "floor", "stdlib")
-SYNC_WORKERS = ("kubehooks-sync", "floor-sync")
-"""Optional (`--sync-workers`): both gunicorn servers again with `--threads 1`, for comparison."""
+THREADED = ("kubehooks-gthread", "floor-gthread")
+"""Optional (`--threaded`): both gunicorn servers again with gthread workers, for comparison."""
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,7 @@ def measure_http(
     budget: HttpBudget,
     progress: Callable[[str], None],
     *,
-    sync_workers: bool = False,
+    threaded: bool = False,
 ) -> HttpFigures:
     """Start the servers, load them in interleaved rounds, and stop them all."""
     with tempfile.TemporaryDirectory(prefix="kubehooks-bench-") as tmp, ExitStack() as stack:
@@ -161,14 +162,14 @@ def measure_http(
         body_file = folder / "body.json"
         body_file.write_bytes(item.body)
         servers: dict[str, Server] = {}
-        names = SERVERS + (SYNC_WORKERS if sync_workers else ())
+        names = SERVERS + (THREADED if threaded else ())
         for name in names:
-            sync = name.endswith("-sync")
+            threads = GTHREAD_THREADS if name.endswith("-gthread") else None
             if name.startswith("kubehooks"):
-                server = start_kubehooks(item.controller, folder, sync_workers=sync)
+                server = start_kubehooks(item.controller, folder, threads=threads)
             elif name.startswith("floor"):
                 answer = orjson.dumps(item.golden)
-                server = start_floor(item.controller, answer, folder, sync_workers=sync)
+                server = start_floor(item.controller, answer, folder, threads=threads)
             else:
                 server = start_stdlib(item.controller, folder)
             stack.callback(server.stop)

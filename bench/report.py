@@ -109,7 +109,7 @@ def http_table(http: HttpFigures) -> str:
         for name, figures in http.servers.items():
             if connections not in figures.runs:
                 continue
-            base = "floor-sync" if name.endswith("-sync") else "floor"
+            base = "floor-gthread" if name.endswith("-gthread") else "floor"
             floor = http.ratio(name, base, connections)
             rows.append(
                 [

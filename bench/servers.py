@@ -190,30 +190,34 @@ def wait_ready(servers: list[Server]) -> None:
         time.sleep(0.1)
 
 
-def start_kubehooks(controller: str, folder: Path, *, sync_workers: bool = False) -> Server:
+GTHREAD_THREADS = 8
+"""Threads per worker of the gthread comparison (`python -m bench --threaded`)."""
+
+
+def start_kubehooks(controller: str, folder: Path, *, threads: int | None = None) -> Server:
     """Start `kubehooks serve` as deployed: default settings, default gunicorn options.
 
-    `sync_workers` adds `--threads 1` (gunicorn's sync workers), for comparison only.
+    `threads` adds `--threads N` (gunicorn's gthread workers), for comparison only.
     """
     command = [sys.executable, "-m", "hooks", "serve", "--host", LOOPBACK]
     name = "kubehooks"
-    if sync_workers:
-        command += ["--threads", "1"]
-        name += "-sync"
+    if threads:
+        command += ["--threads", str(threads)]
+        name += "-gthread"
     return start(name, command, f"/{controller}/sync", "/readyz", folder, GUNICORN_WORKERS)
 
 
 def start_floor(
-    controller: str, answer: bytes, folder: Path, *, sync_workers: bool = False
+    controller: str, answer: bytes, folder: Path, *, threads: int | None = None
 ) -> Server:
     """Start the raw WSGI floor under the same gunicorn options, answering `answer`."""
     answer_file = folder / "floor-answer.json"
     answer_file.write_bytes(answer)
     command = [sys.executable, "-m", "bench.floor", "--answer", str(answer_file)]
     name = "floor"
-    if sync_workers:
-        command += ["--threads", "1"]
-        name += "-sync"
+    if threads:
+        command += ["--threads", str(threads)]
+        name += "-gthread"
     return start(name, command, f"/{controller}/sync", "/", folder, GUNICORN_WORKERS)
 
 

@@ -48,7 +48,8 @@ def _parser() -> argparse.ArgumentParser:
         "--threads",
         type=int,
         default=int(os.environ.get("KUBEHOOKS_THREADS", "0")) or None,
-        help="threads per worker (default: 8; 1 gives sync workers, which never answer 429)",
+        help="threads per worker (default: 1, sync workers; more gives gthread workers, which "
+        "keep connections alive: worth it with TLS)",
     )
     serve.set_defaults(func=_serve)
 

@@ -12,6 +12,8 @@ so requests to made-up URLs cannot grow the series without limit.
 from __future__ import annotations
 
 import os
+from functools import cache
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -69,14 +71,24 @@ def record_call(
     spec_error: str | None,
 ) -> None:
     """Record one answered hook call (called after the answer has been sent)."""
-    REQUESTS.labels(controller, hook, str(code)).inc()
-    LATENCY.labels(controller, hook).observe(seconds)
+    _series(REQUESTS, controller, hook, str(code)).inc()
+    _series(LATENCY, controller, hook).observe(seconds)
     if error is not None:
-        ERRORS.labels(controller, hook, error).inc()
+        _series(ERRORS, controller, hook, error).inc()
     if spec_error is not None:
-        SPEC_ERRORS.labels(controller, spec_error).inc()
+        _series(SPEC_ERRORS, controller, spec_error).inc()
     if children:
-        CHILDREN.labels(controller).inc(children)
+        _series(CHILDREN, controller).inc(children)
+
+
+@cache
+def _series(metric: Any, *labels: str) -> Any:
+    """Return one labelled series, looked up once: `labels()` checks and locks on every call.
+
+    Bounded like the label values; a series remembers its process, so one looked up before
+    gunicorn forks writes to the worker's own file.
+    """
+    return metric.labels(*labels)
 
 
 def exposition() -> tuple[bytes, str]:

@@ -1,12 +1,16 @@
 """Running the app under gunicorn, with the project's production defaults.
 
-One worker process per core, each with a few threads. Hook calls are CPU-bound, so what a worker
-computes at once is capped by `limits.maxInFlight`, below its thread count: the spare threads
-answer the overflow with 429 and Retry-After in microseconds (Metacontroller requeues the parent)
-instead of letting calls queue into Metacontroller's 10 s timeout, and they keep Metacontroller's
-connections alive, which spares a TLS handshake per call. `--threads 1` gives sync workers, which
-queue in the listen backlog and never answer 429. No access log (the app logs one structured
-line per call).
+One sync worker process per core. Hook calls are CPU-bound and the GIL lets a process compute
+one at a time, so threads only add hand-offs: sync workers answered the benchmark's Application
+sync with a quarter more requests per second than 8-thread gthread workers, and a third of their
+p99 at 5 and 32 connections (README, "Benchmarks"). Each call comes on its own connection and
+goes to whichever worker is free, so load spreads evenly; kept-alive connections stay with one
+worker, and under gthread one worker at times carried most of them while the other core idled.
+Calls wait for a free worker in the kernel's accept queue; once `limits.maxInFlight` calls are
+held (computing, or waiting there), the next gets 429 and Retry-After at once (see
+`hooks.edge.InFlight`). `--threads N` gives gthread workers, which keep Metacontroller's
+connections alive: worth it with TLS, to spare a handshake per call; there, maxInFlight below N
+lets the spare threads answer 429. No access log (the app logs one structured line per call).
 
 Also here: TLS from the settings' files (mutual TLS when a client CA is named), the gunicorn
 hooks that tell the metrics collector a worker died and flip /readyz when a worker is told to
@@ -27,12 +31,12 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from hooks import metrics
-from hooks.edge import Readiness
+from hooks.edge import InFlight, ListenQueue, Readiness
 from hooks.server import create_app
 from hooks.settings import Settings, TlsConfig
 
-DEFAULT_THREADS = 8
-"""Threads per worker: twice the default maxInFlight of 4, so half are free to answer 429."""
+DEFAULT_THREADS = 1
+"""Threads per worker: 1 gives gunicorn's sync workers (see the module's docstring)."""
 
 
 def gunicorn_options(
@@ -80,13 +84,17 @@ def _ssl_context(config: Any, default_factory: Any) -> ssl.SSLContext:
     return context
 
 
-def _readiness(worker: Any) -> Readiness | None:
+def _extension(worker: Any, name: str) -> object:
+    """Return one of the objects create_app keeps in the worker's app (None if it has none)."""
     app = getattr(worker, "wsgi", None)
     if isinstance(app, Flask):
-        state = app.extensions.get("kubehooks", {}).get("readiness")
-        if isinstance(state, Readiness):
-            return state
+        return app.extensions.get("kubehooks", {}).get(name)
     return None
+
+
+def _readiness(worker: Any) -> Readiness | None:
+    state = _extension(worker, "readiness")
+    return state if isinstance(state, Readiness) else None
 
 
 def _child_exit(server: Any, worker: Any) -> None:
@@ -102,7 +110,11 @@ def _worker_stopping(worker: Any) -> None:
 
 
 def _post_worker_init(worker: Any) -> None:
-    """Wrap the worker's SIGTERM handler: report not ready, then let gunicorn stop gracefully."""
+    """Count the listen queue as held calls; on SIGTERM report not ready, then stop gracefully."""
+    in_flight = _extension(worker, "in_flight")
+    if isinstance(in_flight, InFlight):
+        listeners = getattr(worker, "sockets", ())
+        in_flight.watch(ListenQueue(getattr(sock, "sock", sock) for sock in listeners))
     previous = signal.getsignal(signal.SIGTERM)
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:

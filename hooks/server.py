@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import cache
@@ -121,7 +121,7 @@ def create_app(
     @app.before_request
     def start() -> Response | None:
         g.started = time.perf_counter()
-        g.request_id = request_id(request.headers.get("X-Request-Id")) or uuid.uuid4().hex
+        g.request_id = request_id(request.headers.get("X-Request-Id")) or secrets.token_hex(16)
         if credentials.enabled and request.endpoint not in public:
             if not credentials.accepts(request.headers.get("Authorization")):
                 g.error = "Unauthorized"
@@ -423,7 +423,7 @@ class HookPath:
         bound = self._controllers.get(parts[1])
         if bound is None or (parts[2] == "customize" and bound.controller.customize is None):
             return self._flask(environ, start_response)
-        rid = request_id(environ.get("HTTP_X_REQUEST_ID")) or uuid.uuid4().hex
+        rid = request_id(environ.get("HTTP_X_REQUEST_ID")) or secrets.token_hex(16)
         call = _Call(parts[1], parts[2], rid)
         headers: dict[str, str] = {}
         try:
@@ -482,7 +482,8 @@ class HookPath:
             call.error = "TooManyRequests"
             headers["Retry-After"] = self._retry_after
             message = (
-                f"this worker is computing its limit of {self._in_flight.limit} hook calls; "
+                f"the server holds its limit of {self._in_flight.limit} hook calls "
+                "(computing, or waiting to be accepted); "
                 f"retry after {self._retry_after}s"
             )
             return 429, {"error": "TooManyRequests", "message": message}

@@ -49,12 +49,13 @@ class Limits(_Config):
     """Kubernetes objects nest about 12 deep; 64 leaves room while stopping pathological input."""
     max_children: int = Field(default=5000, ge=1)
     """Observed objects in one request, and children in one answer."""
-    max_in_flight: int = Field(default=4, ge=1)
-    """Hook calls one worker process computes at once; more get 429 with Retry-After.
+    max_in_flight: int = Field(default=64, ge=1)
+    """Hook calls held at once; more get 429 with Retry-After instead of queueing.
 
-    Per worker process (gunicorn runs several), counted across its threads. 4 with the default
-    8 threads: the free threads answer 429 in microseconds instead of letting calls queue into
-    Metacontroller's 10 s timeout. With sync workers (1 thread) it never triggers.
+    Held: computed by a worker process (counted per process, across its threads), or waiting in
+    the listening socket's accept queue for a free worker (Linux). 64 lets Metacontroller's 5
+    workers per controller of all seven controllers call at once (a typical call takes under a
+    millisecond), while a flood is refused before it queues into Metacontroller's 10 s timeout.
     """
     retry_after_seconds: int = Field(default=1, ge=1, le=60)
     """Retry-After of a 429; Metacontroller requeues the parent after exactly this long."""

@@ -248,9 +248,10 @@ def test_sigterm_in_a_worker_flips_readyz_then_runs_gunicorns_handler(
 
 def test_gunicorn_options_threads_tls_and_mutual_tls() -> None:
     options = gunicorn_options("127.0.0.1", 1, 2)
-    assert options["worker_class"] == "gthread" and options["threads"] == 8
+    assert options["worker_class"] == "sync" and options["threads"] == 1
     assert options["graceful_timeout"] > 0 and "certfile" not in options
-    assert gunicorn_options("127.0.0.1", 1, 2, threads=1)["worker_class"] == "sync"
+    threaded = gunicorn_options("127.0.0.1", 1, 2, threads=8)
+    assert threaded["worker_class"] == "gthread" and threaded["threads"] == 8
     tls = TlsConfig(cert_file="c.pem", key_file="k.pem", client_ca_file="ca.pem")
     secure = gunicorn_options("127.0.0.1", 1, 2, tls=tls)
     assert (secure["certfile"], secure["keyfile"], secure["ca_certs"]) == (
@@ -455,3 +456,42 @@ def test_a_small_request_never_pauses_the_collector() -> None:
     assert response.status_code == 200
     assert gc.isenabled()
     response.close()
+
+
+def test_calls_waiting_in_the_accept_queue_count_against_the_in_flight_limit() -> None:
+    import socket
+    import time
+
+    from hooks.edge import ListenQueue
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        queue = ListenQueue([listener])
+        limit = InFlight(3)
+        limit.watch(queue)
+        assert queue() == 0
+        assert limit.enter()
+        clients = [socket.create_connection(listener.getsockname()) for _ in range(2)]
+        try:
+            deadline = time.monotonic() + 5
+            while queue() < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert queue() == 2
+            assert not limit.enter()  # one computing and two waiting: the limit of 3 is held
+            accepted, _ = listener.accept()
+            accepted.close()
+            assert queue() == 1
+            assert limit.enter()
+        finally:
+            for client in clients:
+                client.close()
+
+
+def test_a_socket_that_is_not_a_tcp_listener_counts_no_queue() -> None:
+    import socket
+
+    from hooks.edge import ListenQueue
+
+    with socket.socket() as unbound, socket.socket(socket.AF_UNIX) as local:
+        assert ListenQueue([unbound, local])() == 0

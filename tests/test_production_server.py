@@ -133,10 +133,18 @@ def test_sigterm_finishes_the_call_in_flight(tmp_path: Path, threads: str) -> No
         assert server.process.wait(timeout=30) == 0
 
 
-def test_a_burst_over_the_in_flight_limit_gets_429_with_retry_after(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("workers", "threads"),
+    [("1", "8"), ("1", "1")],
+    ids=["gthread: spare threads refuse", "sync: the accept queue counts"],
+)
+def test_a_burst_over_the_in_flight_limit_gets_429_with_retry_after(
+    tmp_path: Path, workers: str, threads: str
+) -> None:
     heavy = _heavy_request()
-    config = "limits: {maxInFlight: 1, retryAfterSeconds: 2}\n"
-    with serve(tmp_path, config=config, args=("--workers", "1", "--threads", "8")) as server:
+    config = "limits: {maxInFlight: 2, retryAfterSeconds: 2}\n"
+    args = ("--workers", workers, "--threads", threads)
+    with serve(tmp_path, config=config, args=args) as server:
 
         def call(_: int) -> requests.Response:
             return requests.post(
