@@ -87,6 +87,10 @@ def _code_fingerprint() -> bytes:
     return digest.hexdigest().encode()
 
 
+SYNC_WORKERS_IN_FLIGHT = 64
+"""The default `limits.maxInFlight` with sync workers (and without gunicorn)."""
+
+
 class InFlight:
     """Counts the hook calls this server holds, refusing those over the limit.
 

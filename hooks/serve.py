@@ -1,16 +1,19 @@
 """Running the app under gunicorn, with the project's production defaults.
 
-One sync worker process per core. Hook calls are CPU-bound and the GIL lets a process compute
-one at a time, so threads only add hand-offs: sync workers answered the benchmark's Application
-sync with a quarter more requests per second than 8-thread gthread workers, and a third of their
-p99 at 5 and 32 connections (README, "Benchmarks"). Each call comes on its own connection and
-goes to whichever worker is free, so load spreads evenly; kept-alive connections stay with one
-worker, and under gthread one worker at times carried most of them while the other core idled.
-Calls wait for a free worker in the kernel's accept queue; once `limits.maxInFlight` calls are
-held (computing, or waiting there), the next gets 429 and Retry-After at once (see
-`hooks.edge.InFlight`). `--threads N` gives gthread workers, which keep Metacontroller's
-connections alive: worth it with TLS, to spare a handshake per call; there, maxInFlight below N
-lets the spare threads answer 429. No access log (the app logs one structured line per call).
+One worker process per core. Hook calls are CPU-bound and the GIL lets a process compute one at
+a time, so over plain HTTP the workers are gunicorn's sync workers: threads only add hand-offs.
+Sync workers answered the benchmark's Application sync with a quarter more requests per second
+than 8-thread gthread workers, and a third of their p99 at 5 and 32 connections (README,
+"Benchmarks"). Each call comes on its own connection and goes to whichever worker is free, so
+load spreads evenly, and calls wait for a free worker in the kernel's accept queue; once
+`limits.maxInFlight` calls are held (computing, or waiting there) the next gets 429 and
+Retry-After at once (see `hooks.edge.InFlight`).
+
+Over HTTPS a connection per call would cost a TLS handshake per call (Metacontroller's Go client
+does not resume sessions): 230-500 calls/s instead of 1,500-1,600 on the benchmark machine. So
+with TLS the workers are gthread workers with 8 threads, which keep connections alive, and
+maxInFlight defaults to half the threads, so the spare ones answer the overflow with 429.
+`--threads` overrides either choice. No access log (the app logs one structured line per call).
 
 Also here: TLS from the settings' files (mutual TLS when a client CA is named), the gunicorn
 hooks that tell the metrics collector a worker died and flip /readyz when a worker is told to
@@ -31,12 +34,26 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from hooks import metrics
-from hooks.edge import InFlight, ListenQueue, Readiness
+from hooks.edge import SYNC_WORKERS_IN_FLIGHT, InFlight, ListenQueue, Readiness
 from hooks.server import create_app
-from hooks.settings import Settings, TlsConfig
+from hooks.settings import Limits, Settings, TlsConfig
 
-DEFAULT_THREADS = 1
-"""Threads per worker: 1 gives gunicorn's sync workers (see the module's docstring)."""
+PLAIN_HTTP_THREADS = 1
+"""Threads per worker serving plain HTTP: 1 gives gunicorn's sync workers (see above)."""
+TLS_THREADS = 8
+"""Threads per worker serving HTTPS: gthread workers keep connections alive (see above)."""
+
+
+def default_threads(tls: TlsConfig | None) -> int:
+    """Return the threads per worker `kubehooks serve` runs unless told otherwise."""
+    return TLS_THREADS if tls is not None and tls.enabled else PLAIN_HTTP_THREADS
+
+
+def in_flight_limit(limits: Limits, threads: int) -> int:
+    """Return `limits.maxInFlight`, or its default for these workers when unset."""
+    if limits.max_in_flight is not None:
+        return limits.max_in_flight
+    return SYNC_WORKERS_IN_FLIGHT if threads == 1 else max(threads // 2, 1)
 
 
 def gunicorn_options(
@@ -48,7 +65,7 @@ def gunicorn_options(
     tls: TlsConfig | None = None,
 ) -> dict[str, Any]:
     """Return the gunicorn settings used by `kubehooks serve` and the benchmark alike."""
-    threads = threads or DEFAULT_THREADS
+    threads = threads or default_threads(tls)
     options: dict[str, Any] = {
         "bind": f"{host}:{port}",
         "workers": workers or max(os.cpu_count() or 1, 1),
@@ -152,4 +169,8 @@ def serve(
 ) -> None:
     """Serve until SIGTERM; gunicorn finishes in-flight requests before exiting."""
     options = gunicorn_options(host, port, workers, threads=threads, tls=settings.tls)
-    GunicornApplication(lambda: create_app(settings), options).run()
+    limits = settings.limits.model_copy(
+        update={"max_in_flight": in_flight_limit(settings.limits, options["threads"])}
+    )
+    served = settings.model_copy(update={"limits": limits})
+    GunicornApplication(lambda: create_app(served), options).run()

@@ -34,7 +34,16 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from hooks import metrics
 from hooks.auth import Credentials, load_credentials
 from hooks.contract import CustomizeRequest, KubeObject, SyncRequest
-from hooks.edge import Etags, GcPause, Held, InFlight, Readiness, etag_matches, request_id
+from hooks.edge import (
+    SYNC_WORKERS_IN_FLIGHT,
+    Etags,
+    GcPause,
+    Held,
+    InFlight,
+    Readiness,
+    etag_matches,
+    request_id,
+)
 from hooks.errors import BadRequest, InvalidSpec
 from hooks.logs import configure_logging, log_hook_call
 from hooks.openapi import openapi_document
@@ -73,7 +82,7 @@ def create_app(
     controllers = bind_enabled(settings)
     credentials = load_credentials(settings.auth, os.environ if environ is None else environ)
     etags = Etags(settings, controllers) if settings.etag else None
-    in_flight = InFlight(settings.limits.max_in_flight)
+    in_flight = InFlight(settings.limits.max_in_flight or SYNC_WORKERS_IN_FLIGHT)
     readiness = Readiness()
     public = PUBLIC_ENDPOINTS | ({"metrics"} if not settings.auth.protect_metrics else set())
     app = Flask("kubehooks")

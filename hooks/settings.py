@@ -49,13 +49,15 @@ class Limits(_Config):
     """Kubernetes objects nest about 12 deep; 64 leaves room while stopping pathological input."""
     max_children: int = Field(default=5000, ge=1)
     """Observed objects in one request, and children in one answer."""
-    max_in_flight: int = Field(default=64, ge=1)
+    max_in_flight: int | None = Field(default=None, ge=1)
     """Hook calls held at once; more get 429 with Retry-After instead of queueing.
 
     Held: computed by a worker process (counted per process, across its threads), or waiting in
-    the listening socket's accept queue for a free worker (Linux). 64 lets Metacontroller's 5
-    workers per controller of all seven controllers call at once (a typical call takes under a
-    millisecond), while a flood is refused before it queues into Metacontroller's 10 s timeout.
+    the listening socket's accept queue for a free worker (Linux). Unset, it depends on the
+    workers (`hooks.serve.in_flight_limit`): 64 with sync workers, which lets Metacontroller's 5
+    workers per controller of all seven controllers call at once while a flood is refused
+    before it queues into Metacontroller's 10 s timeout; half the threads with gthread workers,
+    so that the other half answer the overflow with 429 in microseconds.
     """
     retry_after_seconds: int = Field(default=1, ge=1, le=60)
     """Retry-After of a 429; Metacontroller requeues the parent after exactly this long."""

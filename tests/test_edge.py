@@ -254,6 +254,9 @@ def test_gunicorn_options_threads_tls_and_mutual_tls() -> None:
     assert threaded["worker_class"] == "gthread" and threaded["threads"] == 8
     tls = TlsConfig(cert_file="c.pem", key_file="k.pem", client_ca_file="ca.pem")
     secure = gunicorn_options("127.0.0.1", 1, 2, tls=tls)
+    # Over HTTPS connections are kept alive (a handshake per call would dominate): gthread.
+    assert secure["worker_class"] == "gthread" and secure["threads"] == 8
+    assert gunicorn_options("127.0.0.1", 1, 2, threads=1, tls=tls)["worker_class"] == "sync"
     assert (secure["certfile"], secure["keyfile"], secure["ca_certs"]) == (
         "c.pem",
         "k.pem",
@@ -495,3 +498,12 @@ def test_a_socket_that_is_not_a_tcp_listener_counts_no_queue() -> None:
 
     with socket.socket() as unbound, socket.socket(socket.AF_UNIX) as local:
         assert ListenQueue([unbound, local])() == 0
+
+
+def test_the_in_flight_limit_defaults_to_the_workers_kind() -> None:
+    from hooks.serve import in_flight_limit
+
+    assert in_flight_limit(Limits(), threads=1) == 64
+    assert in_flight_limit(Limits(), threads=8) == 4
+    assert in_flight_limit(Limits(max_in_flight=3), threads=8) == 3
+    assert in_flight_limit(Limits(max_in_flight=100), threads=1) == 100
