@@ -11,7 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SkipValidation, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SkipValidation,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 KubeObject = dict[str, Any]
 ObjectMap = dict[str, KubeObject]
@@ -115,8 +123,12 @@ def _shape_problem(obj: Any) -> str | None:
     return None
 
 
-def _check_groups(groups: dict[str, ObjectMap], where: str) -> None:
+def _check_groups(groups: Any, where: str) -> None:
+    if type(groups) is not dict:
+        raise ValueError(f"{where}: must be an object")
     for group, objects in groups.items():
+        if type(objects) is not dict:
+            raise ValueError(f"{where}[{group!r}]: must be an object")
         for key, obj in objects.items():
             problem = _shape_problem(obj)
             if problem is not None:
@@ -129,8 +141,10 @@ def child_key(kind: str, api_version: str) -> str:
 
 
 ReceivedObject = Annotated[KubeObject, SkipValidation]
-"""An observed object as received: `_objects_have_identity` checks its shape without copying it
-(pydantic would copy every one of a thousand Pods to check that it is a dict)."""
+"""A received object, not copied: `check_object` checks its shape instead (pydantic would copy
+every one of a thousand Pods to check that it is a dict)."""
+ReceivedGroups = Annotated[dict[str, dict[str, KubeObject]], SkipValidation]
+"""A children or related map, not copied: `_check_groups` checks both levels and every object."""
 
 
 class SyncRequest(BaseModel):
@@ -138,18 +152,30 @@ class SyncRequest(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    controller: KubeObject = Field(default_factory=dict)
-    parent: KubeObject
-    children: dict[str, dict[str, ReceivedObject]] = Field(default_factory=dict)
-    related: dict[str, dict[str, ReceivedObject]] = Field(default_factory=dict)
+    controller: ReceivedObject = Field(default_factory=dict)
+    parent: ReceivedObject
+    children: ReceivedGroups = Field(default_factory=dict)
+    related: ReceivedGroups = Field(default_factory=dict)
     finalizing: bool = Field(default=False, strict=True)
 
-    @model_validator(mode="after")
-    def _objects_have_identity(self) -> SyncRequest:
-        check_object(self.parent, "parent")
-        _check_groups(self.children, "children")
-        _check_groups(self.related, "related")
-        return self
+    @field_validator("controller")
+    @classmethod
+    def _controller_is_an_object(cls, value: Any) -> KubeObject:
+        if type(value) is not dict:
+            raise ValueError("must be an object")
+        return value
+
+    @field_validator("parent")
+    @classmethod
+    def _parent_has_identity(cls, value: Any) -> KubeObject:
+        check_object(value, "parent")
+        return value  # type: ignore[no-any-return]
+
+    @field_validator("children", "related")
+    @classmethod
+    def _objects_have_identity(cls, value: Any, info: ValidationInfo) -> dict[str, ObjectMap]:
+        _check_groups(value, str(info.field_name))
+        return value  # type: ignore[no-any-return]
 
     def observed(self, key: str) -> list[KubeObject]:
         """Return the observed children of one group, ordered by namespace and name."""

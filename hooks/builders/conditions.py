@@ -46,16 +46,19 @@ class Conditions:
                 if isinstance(item, dict) and isinstance(item.get("type"), str):
                     self._previous[item["type"]] = item
         self._generation = generation
-        self._now = format_time(now)
+        self._moment = now
+        self._now = ""
+        """`now` as written, made when a first condition changes (in a steady state, none does)."""
         self._current: dict[str, dict[str, Any]] = {}
 
     def set(self, type_: str, status: bool | str, reason: str, message: str) -> None:
         """Set one condition; its lastTransitionTime moves only when its status changes."""
         word = status_word(status)
         before = self._previous.get(type_)
-        since = self._now
         if before is not None and before.get("status") == word and before.get("lastTransitionTime"):
             since = str(before["lastTransitionTime"])
+        else:
+            since = self._now = self._now or format_time(self._moment)
         self._current[type_] = {
             "type": type_,
             "status": word,
