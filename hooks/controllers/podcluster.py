@@ -27,11 +27,11 @@ NAME = "podcluster"
 def sync(request: HookRequest[PodClusterSpec, NoOptions]) -> SyncResponse:
     """Return podReplicas Pods and the counts of the observed ones."""
     status = podcluster_status(request)
-    main = podcluster_container(request)
     labels = standard_labels(NAME, request.parent.name, component="member")
     meta = request.meta(request.parent.name, labels)
+    spec = pod_spec([podcluster_container(request)])
     pods = [
-        podcluster_pod(request, meta, main, ordinal) for ordinal in range(request.spec.pod_replicas)
+        podcluster_pod(request, meta, spec, ordinal) for ordinal in range(request.spec.pod_replicas)
     ]
     return SyncResponse(status=status, children=pods)
 
@@ -39,9 +39,9 @@ def sync(request: HookRequest[PodClusterSpec, NoOptions]) -> SyncResponse:
 def podcluster_container(request: HookRequest[PodClusterSpec, NoOptions]) -> KubeObject:
     """Build the container every Pod runs.
 
-    Built once per sync and shared by all the Pods (up to 1000): nothing changes a child once
-    it is built (the runtime vets the container once, and only replaces labels that lack the
-    controller-uid, which `request.meta` has added), so sharing it is safe.
+    Built once per sync, and shared by all the Pods (up to 1000) with their labels and the rest
+    of their spec: nothing changes a child once it is built (the runtime vets a shared container
+    once, and only replaces labels that lack the controller-uid, which `request.meta` adds).
     """
     spec = request.spec
     template = spec.template or PodTemplate()
@@ -59,33 +59,31 @@ def podcluster_container(request: HookRequest[PodClusterSpec, NoOptions]) -> Kub
 def podcluster_pod(
     request: HookRequest[PodClusterSpec, NoOptions],
     meta: KubeObject,
-    main: KubeObject,
+    spec: KubeObject,
     ordinal: int,
 ) -> KubeObject:
-    """Build Pod number `ordinal`; every Pod is identical apart from its name.
-
-    The Pods share `meta`'s labels and the container (see `podcluster_container`).
-    """
+    """Build Pod number `ordinal` from the shared metadata and spec, named and hostnamed."""
     name = f"{request.parent.name}-{ordinal}"
-    return pod({**meta, "name": name}, pod_spec([main], hostname=name))
+    return pod({**meta, "name": name}, {**spec, "hostname": name})
 
 
 def podcluster_status(request: HookRequest[PodClusterSpec, NoOptions]) -> KubeObject:
     """Count the observed Pods that are not being deleted, and the Ready ones among them."""
-    live = [p for p in request.children.unordered(POD) if not is_terminating(p)]
-    ready = sum(1 for p in live if pod_is_ready(p))
+    live = ready = 0
+    for observed in request.children.unordered(POD):
+        if not is_terminating(observed):
+            live += 1
+            ready += pod_is_ready(observed)
     wanted = request.spec.pod_replicas
     conditions = request.conditions()
-    message = f"{ready}/{wanted} Pods ready, {len(live)} exist"
-    if ready == wanted and len(live) == wanted:
+    message = f"{ready}/{wanted} Pods ready, {live} exist"
+    if ready == wanted and live == wanted:
         conditions.set(c.READY, True, "AllPodsReady", message)
     else:
-        conditions.set(
-            c.READY, False, "Scaling" if len(live) != wanted else "PodsNotReady", message
-        )
+        conditions.set(c.READY, False, "Scaling" if live != wanted else "PodsNotReady", message)
     selector = selector_string(selector_labels(NAME, request.parent.name))
     return {
-        "replicas": len(live),
+        "replicas": live,
         "readyReplicas": ready,
         "selector": selector,
         "conditions": conditions.to_list(),
