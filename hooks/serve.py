@@ -31,10 +31,12 @@ from types import FrameType
 from typing import Any
 
 from flask import Flask
+from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 
 from hooks import metrics
 from hooks.edge import SYNC_WORKERS_IN_FLIGHT, InFlight, ListenQueue, Readiness
+from hooks.logs import JsonFormatter
 from hooks.server import create_app
 from hooks.settings import Limits, Settings, TlsConfig
 
@@ -77,6 +79,7 @@ def gunicorn_options(
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "warning",
+        "logger_class": JsonGunicornLogger,
         "preload_app": True,
         "worker_tmp_dir": "/dev/shm" if os.path.isdir("/dev/shm") else None,
         "child_exit": _child_exit,
@@ -140,6 +143,18 @@ def _post_worker_init(worker: Any) -> None:
             previous(signum, frame)
 
     signal.signal(signal.SIGTERM, on_sigterm)
+
+
+class JsonGunicornLogger(glogging.Logger):  # type: ignore[misc]
+    """gunicorn's own lines (workers booting, timing out, exiting) as JSON, like the app's.
+
+    One format on stderr, so a log pipeline parses every line the container writes.
+    """
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            handler.setFormatter(JsonFormatter())
 
 
 class GunicornApplication(BaseApplication):  # type: ignore[misc]

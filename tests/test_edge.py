@@ -507,3 +507,20 @@ def test_the_in_flight_limit_defaults_to_the_workers_kind() -> None:
     assert in_flight_limit(Limits(), threads=8) == 4
     assert in_flight_limit(Limits(max_in_flight=3), threads=8) == 3
     assert in_flight_limit(Limits(max_in_flight=100), threads=1) == 100
+
+
+def test_gunicorns_own_log_lines_are_json(capsys: pytest.CaptureFixture[str]) -> None:
+    from gunicorn.config import Config
+
+    from hooks.serve import JsonGunicornLogger
+
+    config = Config()
+    for key, value in gunicorn_options("127.0.0.1", 1, 1).items():
+        if value is not None and key in config.settings:
+            config.set(key, value)
+    logger = JsonGunicornLogger(config)
+    logger.warning("Worker (pid:%s) was sent SIGKILL! Perhaps out of memory?", 123)
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    entry = json.loads(line)
+    assert entry["level"] == "WARNING" and entry["logger"] == "gunicorn.error"
+    assert entry["message"] == "Worker (pid:123) was sent SIGKILL! Perhaps out of memory?"
