@@ -329,17 +329,26 @@ class Scaling:
         first, last = self.points[0], self.points[-1]
         return (figure(last) - figure(first)) / (last.pods - first.pods)
 
-    @property
-    def linear(self) -> bool:
-        """Say whether the cost per extra Pod stays flat as the Pods multiply.
+    def linear_in(self, figure: Callable[[ScalingPoint], float]) -> bool:
+        """Say whether a figure's cost per extra Pod stays flat as the Pods multiply.
 
         Linear here means no segment (10 to 100 Pods, 100 to 1000) costs more than 35% more
         per Pod than the segment before it; the 1 to 10 segment only opens the comparison.
         """
-        slopes = self.slopes(lambda p: p.total_us)
+        slopes = self.slopes(figure)
         return all(
             later <= earlier * 1.35 for earlier, later in zip(slopes, slopes[1:], strict=False)
         )
+
+    @property
+    def linear(self) -> bool:
+        """Say whether the whole call (parsing and freeing included) is linear in Pods."""
+        return self.linear_in(lambda p: p.total_us)
+
+    @property
+    def hook_logic_linear(self) -> bool:
+        """Say whether the hook's own logic (validate + run_sync) is linear in Pods."""
+        return self.linear_in(lambda p: p.hook_logic_us)
 
     def to_json(self) -> dict[str, Any]:
         """Return the series with camelCase keys, as written to the results file."""
@@ -355,6 +364,7 @@ class Scaling:
                 round(s, 2) for s in self.slopes(lambda p: p.hook_logic_us)
             ],
             "linear": self.linear,
+            "hookLogicLinear": self.hook_logic_linear,
         }
 
 

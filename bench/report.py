@@ -95,7 +95,8 @@ def scaling_table(scaling: Scaling) -> str:
         f"per extra Pod: {scaling.per_extra_pod(lambda p: p.total_us):.1f} us in all "
         f"(segments {segments}), of which hook logic (validate + run_sync) "
         f"{scaling.per_extra_pod(lambda p: p.hook_logic_us):.2f} us (segments {logic}); "
-        + ("linear" if scaling.linear else "NOT linear")
+        + ("the whole call linear" if scaling.linear else "the whole call NOT linear")
+        + (", hook logic linear" if scaling.hook_logic_linear else ", hook logic NOT linear")
         + "\nhook logic per extra observed Pod when the parent asks for one Pod (observing alone): "
         f"{scaling.per_extra_pod(lambda p: p.observed_only_us):.2f} us"
     )

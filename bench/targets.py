@@ -91,10 +91,10 @@ def judge(
         )
         targets.append(
             Target(
-                "linear in children (no segment >35% dearer per Pod than the previous)",
+                "hook logic linear in children (no segment >35% dearer per Pod than the last)",
                 "linear",
-                "linear" if scaling.linear else "not linear",
-                scaling.linear,
+                "linear" if scaling.hook_logic_linear else "not linear",
+                scaling.hook_logic_linear,
             )
         )
         largest = scaling.points[-1]

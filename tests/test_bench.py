@@ -120,3 +120,4 @@ def test_linearity_is_judged_on_the_cost_per_extra_pod() -> None:
     assert linear.per_extra_pod(lambda p: p.total_us) == pytest.approx(98_900 / 999)
     worse = Scaling([_point(1, 100), _point(10, 1000), _point(100, 10_000), _point(1000, 200_000)])
     assert not worse.linear
+    assert worse.linear_in(lambda p: p.pods * 3.0)
