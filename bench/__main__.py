@@ -60,6 +60,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="also load both gunicorn servers with --threads 8 (gthread workers), for comparison",
     )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="also load kubehooks over HTTPS, as deployed (gthread) and with sync workers",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON results")
     return parser.parse_args(argv)
 
@@ -168,7 +173,9 @@ def main(argv: list[str] | None = None) -> int:
             results["http"] = {"skipped": WRK_MISSING}
         else:
             item = typical(HTTP_CONTROLLER)
-            http = measure_http(wrk, item, http_budget, progress, threaded=args.threaded)
+            http = measure_http(
+                wrk, item, http_budget, progress, threaded=args.threaded, tls=args.tls
+            )
             done_progress()
             results["http"] = http.to_json()
             section(

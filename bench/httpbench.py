@@ -24,6 +24,7 @@ from bench.servers import (
     GTHREAD_THREADS,
     Server,
     memory_kib,
+    self_signed,
     start_floor,
     start_kubehooks,
     start_stdlib,
@@ -37,10 +38,14 @@ RATIOS = (
     ("kubehooks", "stdlib"),
     ("kubehooks-gthread", "floor-gthread"),
     ("kubehooks-gthread", "floor"),
+    ("kubehooks-tls", "kubehooks-tls-sync"),
 )
 SERVERS = ("kubehooks", "floor", "stdlib")
 THREADED = ("kubehooks-gthread", "floor-gthread")
 """Optional (`--threaded`): both gunicorn servers again with gthread workers, for comparison."""
+OVER_TLS = ("kubehooks-tls", "kubehooks-tls-sync")
+"""Optional (`--tls`): kubehooks over HTTPS as deployed (gthread, kept-alive connections) and
+with sync workers (a TLS handshake per call), to show why HTTPS gets gthread workers."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +160,7 @@ def measure_http(
     progress: Callable[[str], None],
     *,
     threaded: bool = False,
+    tls: bool = False,
 ) -> HttpFigures:
     """Start the servers, load them in interleaved rounds, and stop them all."""
     with tempfile.TemporaryDirectory(prefix="kubehooks-bench-") as tmp, ExitStack() as stack:
@@ -162,10 +168,18 @@ def measure_http(
         body_file = folder / "body.json"
         body_file.write_bytes(item.body)
         servers: dict[str, Server] = {}
-        names = SERVERS + (THREADED if threaded else ())
+        certificate = self_signed(folder) if tls else None
+        if tls and certificate is None:
+            progress("openssl not found: the HTTPS comparison (--tls) is skipped")
+        names = (
+            SERVERS + (THREADED if threaded else ()) + (OVER_TLS if certificate is not None else ())
+        )
         for name in names:
             threads = GTHREAD_THREADS if name.endswith("-gthread") else None
-            if name.startswith("kubehooks"):
+            if name.startswith("kubehooks-tls"):
+                threads = 1 if name.endswith("-sync") else None
+                server = start_kubehooks(item.controller, folder, threads=threads, tls=certificate)
+            elif name.startswith("kubehooks"):
                 server = start_kubehooks(item.controller, folder, threads=threads)
             elif name.startswith("floor"):
                 answer = orjson.dumps(item.golden)

@@ -110,6 +110,7 @@ def http_table(http: HttpFigures) -> str:
         for name, figures in http.servers.items():
             if connections not in figures.runs:
                 continue
+            # Over TLS, the plain-HTTP floor: what HTTPS costs shows in the ratio.
             base = "floor-gthread" if name.endswith("-gthread") else "floor"
             floor = http.ratio(name, base, connections)
             rows.append(

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import http.client
 import os
+import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -50,11 +52,14 @@ class Server:
     """A GET that tells the server is up without calling a hook (any HTTP answer will do)."""
     workers: int
     """Worker processes to wait for (gunicorn boots them one after the other); 0 for none."""
+    tls: ssl.SSLContext | None = None
+    """How to reach it over HTTPS (trusting its self-signed certificate); None for plain HTTP."""
 
     @property
     def url(self) -> str:
         """Return the URL the load generator posts to."""
-        return f"http://{LOOPBACK}:{self.port}{self.path}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://{LOOPBACK}:{self.port}{self.path}"
 
     def post(self, body: bytes, timeout: float = 10) -> tuple[int, bytes]:
         """POST `body` once and return the status and the answer."""
@@ -67,7 +72,11 @@ class Server:
     def _call(
         self, method: str, path: str, body: bytes | None, timeout: float
     ) -> tuple[int, bytes]:
-        connection = http.client.HTTPConnection(LOOPBACK, self.port, timeout=timeout)
+        connection = (
+            http.client.HTTPSConnection(LOOPBACK, self.port, timeout=timeout, context=self.tls)
+            if self.tls is not None
+            else http.client.HTTPConnection(LOOPBACK, self.port, timeout=timeout)
+        )
         try:
             headers = {"Content-Type": "application/json"} if body is not None else {}
             connection.request(method, path, body=body, headers=headers)
@@ -194,17 +203,49 @@ GTHREAD_THREADS = 8
 """Threads per worker of the gthread comparison (`python -m bench --threaded`)."""
 
 
-def start_kubehooks(controller: str, folder: Path, *, threads: int | None = None) -> Server:
+def start_kubehooks(
+    controller: str, folder: Path, *, threads: int | None = None, tls: Path | None = None
+) -> Server:
     """Start `kubehooks serve` as deployed: default settings, default gunicorn options.
 
-    `threads` adds `--threads N` (gunicorn's gthread workers), for comparison only.
+    `threads` adds `--threads N` (1: sync workers, more: gthread workers), and `tls` serves
+    HTTPS with that certificate (see `self_signed`), both for comparison only.
     """
     command = [sys.executable, "-m", "hooks", "serve", "--host", LOOPBACK]
     name = "kubehooks"
+    if tls is not None:
+        config = folder / "tls.yaml"
+        key = tls.with_suffix(".key")
+        config.write_text(f"tls: {{certFile: '{tls}', keyFile: '{key}'}}\n")
+        command += ["--config", str(config)]
+        name += "-tls"
     if threads:
         command += ["--threads", str(threads)]
-        name += "-gthread"
-    return start(name, command, f"/{controller}/sync", "/readyz", folder, GUNICORN_WORKERS)
+        name += "-gthread" if threads > 1 else "-sync"
+    server = start(name, command, f"/{controller}/sync", "/readyz", folder, GUNICORN_WORKERS)
+    if tls is not None:
+        server.tls = ssl.create_default_context(cafile=str(tls))
+    return server
+
+
+def self_signed(folder: Path) -> Path | None:
+    """Write an RSA-2048 certificate for 127.0.0.1 (what cert-manager issues by default).
+
+    Returns the certificate's path (the key sits beside it, `.key`), or None without openssl.
+    """
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        return None
+    cert, key = folder / "server.crt", folder / "server.key"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        + ["-keyout", str(key), "-out", str(cert), "-subj", f"/CN={LOOPBACK}"]
+        + ["-addext", f"subjectAltName=IP:{LOOPBACK}"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return cert
 
 
 def start_floor(

@@ -10,6 +10,7 @@ import http.client
 import threading
 from collections.abc import Iterator
 from http.server import HTTPServer
+from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
@@ -121,3 +122,21 @@ def test_linearity_is_judged_on_the_cost_per_extra_pod() -> None:
     worse = Scaling([_point(1, 100), _point(10, 1000), _point(100, 10_000), _point(1000, 200_000)])
     assert not worse.linear
     assert worse.linear_in(lambda p: p.pods * 3.0)
+
+
+def test_the_https_comparison_serves_the_same_answer_over_tls(tmp_path: Path) -> None:
+    from bench.servers import self_signed, start_kubehooks, wait_ready
+
+    certificate = self_signed(tmp_path)
+    if certificate is None:
+        pytest.skip("openssl is not installed")
+    item = typical("application")
+    server = start_kubehooks(item.controller, tmp_path, threads=1, tls=certificate)
+    try:
+        wait_ready([server])
+        assert server.url.startswith("https://")
+        status, answer = server.post(item.body)
+    finally:
+        server.stop()
+    assert status == 200
+    assert orjson.loads(answer)["children"] == item.golden["children"]
