@@ -10,7 +10,8 @@ load spreads evenly, and calls wait for a free worker in the kernel's accept que
 Retry-After at once (see `hooks.edge.InFlight`).
 
 Over HTTPS a connection per call would cost a TLS handshake per call (Metacontroller's Go client
-does not resume sessions): 230-500 calls/s instead of 1,500-1,600 on the benchmark machine. So
+does not resume sessions): 350-420 calls/s instead of 2,000-3,600 on the benchmark machine
+(`python -m bench --tls`). So
 with TLS the workers are gthread workers with 8 threads, which keep connections alive, and
 maxInFlight defaults to half the threads, so the spare ones answer the overflow with 429.
 `--threads` overrides either choice. No access log (the app logs one structured line per call).
