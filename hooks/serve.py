@@ -2,19 +2,19 @@
 
 One worker process per core. Hook calls are CPU-bound and the GIL lets a process compute one at
 a time, so over plain HTTP the workers are gunicorn's sync workers: threads only add hand-offs.
-Sync workers answered the benchmark's Application sync with a quarter more requests per second
-than 8-thread gthread workers, and a third of their p99 at 5 and 32 connections (README,
-"Benchmarks"). Each call comes on its own connection and goes to whichever worker is free, so
+On the benchmark (README, "Benchmarks") sync workers answered as many calls per second as
+8-thread gthread workers or more (17% more at one connection), with half their p99 at 5 and 32
+connections. Each call comes on its own connection and goes to whichever worker is free, so
 load spreads evenly, and calls wait for a free worker in the kernel's accept queue; once
 `limits.maxInFlight` calls are held (computing, or waiting there) the next gets 429 and
 Retry-After at once (see `hooks.edge.InFlight`).
 
 Over HTTPS a connection per call would cost a TLS handshake per call (Metacontroller's Go client
 does not resume sessions): 350-420 calls/s instead of 2,000-3,600 on the benchmark machine
-(`python -m bench --tls`). So
-with TLS the workers are gthread workers with 8 threads, which keep connections alive, and
-maxInFlight defaults to half the threads, so the spare ones answer the overflow with 429.
-`--threads` overrides either choice. No access log (the app logs one structured line per call).
+(`python -m bench --tls`). So with TLS the workers are gthread workers with 8 threads, which
+keep connections alive, and maxInFlight defaults to half the threads, so the spare ones answer
+the overflow with 429. `--threads` overrides either choice. No access log (the app logs one
+structured line per call).
 
 Also here: TLS from the settings' files (mutual TLS when a client CA is named), the gunicorn
 hooks that tell the metrics collector a worker died and flip /readyz when a worker is told to
