@@ -59,27 +59,14 @@ def test_https_with_a_bearer_token_from_a_file(tmp_path: Path, pki: Pki) -> None
         ready={"verify": str(pki.ca)},
     ) as server:
         url = f"{server.url}/foo/sync"
-        ok = requests.post(
-            url,
-            data=FOO,
-            headers={**JSON, "Authorization": f"Bearer {TOKEN}"},
-            verify=str(pki.ca),
-            timeout=10,
-        )
-        assert ok.status_code == 200, ok.text
-        assert ok.json()["children"][0]["kind"] == "Deployment"
-        # Over HTTPS the server keeps connections alive (gthread workers): no handshake per call.
         with requests.Session() as session:
-            for _ in range(2):
-                again = session.post(
-                    url,
-                    data=FOO,
-                    headers={**JSON, "Authorization": f"Bearer {TOKEN}"},
-                    verify=str(pki.ca),
-                    timeout=10,
-                )
-                assert again.status_code == 200
-                assert again.headers.get("Connection", "").lower() != "close"
+            session.headers["Authorization"] = f"Bearer {TOKEN}"
+            session.verify = str(pki.ca)
+            answers = [session.post(url, data=FOO, headers=JSON, timeout=10) for _ in range(3)]
+        assert [answer.status_code for answer in answers] == [200] * 3, answers[0].text
+        assert answers[0].json()["children"][0]["kind"] == "Deployment"
+        # Over HTTPS the server keeps connections alive (gthread workers): no handshake per call.
+        assert all(answer.headers.get("Connection", "").lower() != "close" for answer in answers)
         refused = requests.post(url, data=FOO, headers=JSON, verify=str(pki.ca), timeout=10)
         assert refused.status_code == 401
         assert refused.json() == {"error": "Unauthorized", "message": "authentication required"}
