@@ -61,8 +61,10 @@ def test_https_with_a_bearer_token_from_a_file(tmp_path: Path, pki: Pki) -> None
         url = f"{server.url}/foo/sync"
         with requests.Session() as session:
             session.headers["Authorization"] = f"Bearer {TOKEN}"
-            session.verify = str(pki.ca)
-            answers = [session.post(url, data=FOO, headers=JSON, timeout=10) for _ in range(3)]
+            answers = [
+                session.post(url, data=FOO, headers=JSON, verify=str(pki.ca), timeout=10)
+                for _ in range(3)
+            ]
         assert [answer.status_code for answer in answers] == [200] * 3, answers[0].text
         assert answers[0].json()["children"][0]["kind"] == "Deployment"
         # Over HTTPS the server keeps connections alive (gthread workers): no handshake per call.
