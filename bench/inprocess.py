@@ -27,7 +27,7 @@ from bench.workload import SCALING_NOW, Typical, podcluster_request
 from hooks.contract import Observed, SyncRequest
 from hooks.controller import HookRequest, ParentMeta
 from hooks.edge import GcPause, Held
-from hooks.logs import JsonFormatter
+from hooks.logs import JsonStreamHandler
 from hooks.registry import bind_enabled
 from hooks.runtime import BoundController, parse_spec, run_sync
 from hooks.server import check_children_count, create_app, parse, parse_json
@@ -44,8 +44,7 @@ def silence_hook_logs() -> None:
     Installed before any app is made: `configure_logging` then finds a JSON handler in place
     and adds none of its own.
     """
-    handler = logging.StreamHandler(open(os.devnull, "w"))  # noqa: SIM115 - for the process
-    handler.setFormatter(JsonFormatter())
+    handler = JsonStreamHandler(open(os.devnull, "w"))  # noqa: SIM115 - for the process
     root = logging.getLogger("kubehooks")
     root.addHandler(handler)
     root.propagate = False

@@ -524,3 +524,43 @@ def test_gunicorns_own_log_lines_are_json(capsys: pytest.CaptureFixture[str]) ->
     entry = json.loads(line)
     assert entry["level"] == "WARNING" and entry["logger"] == "gunicorn.error"
     assert entry["message"] == "Worker (pid:123) was sent SIGKILL! Perhaps out of memory?"
+
+
+def test_a_hook_calls_line_is_the_same_with_or_without_a_log_record() -> None:
+    import io
+
+    from hooks.logs import JsonStreamHandler, log_hook_call
+
+    root = logging.getLogger("kubehooks")
+    saved = (root.handlers[:], root.propagate, root.level)
+    stream = io.StringIO()
+    handler = JsonStreamHandler(stream)
+    root.handlers[:] = [handler]
+    root.propagate = False
+    root.setLevel(logging.INFO)
+    call: dict[str, Any] = {
+        "controller": "foo",
+        "hook": "sync",
+        "parent": {"metadata": {"name": "a", "namespace": "ns", "uid": "u-1", "generation": 4}},
+        "status": 200,
+        "seconds": 0.0012345,
+        "request_id": "req-9",
+        "children": 1,
+        "result": "OK",
+    }
+    try:
+        log_hook_call(**call)  # the production setup: written without a LogRecord
+        seen: list[logging.LogRecord] = []
+        handler.addFilter(lambda record: seen.append(record) or True)  # now through logging
+        log_hook_call(**call)
+        log_hook_call(**{**call, "status": 500, "result": "InternalError"})
+    finally:
+        root.handlers[:], root.propagate = saved[0], saved[1]
+        root.setLevel(saved[2])
+    direct, recorded, failed = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert len(seen) == 2
+    assert direct.pop("time") and recorded.pop("time")
+    assert direct == recorded
+    assert direct["message"] == "hook call" and direct["level"] == "INFO"
+    assert direct["durationMs"] == 1.234 and direct["requestId"] == "req-9"
+    assert failed["level"] == "ERROR" and failed["result"] == "InternalError"
