@@ -34,6 +34,7 @@ from typing import Any
 from flask import Flask
 from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.sync import SyncWorker
 
 from hooks import metrics
 from hooks.edge import SYNC_WORKERS_IN_FLIGHT, InFlight, ListenQueue, Readiness
@@ -131,9 +132,14 @@ def _worker_stopping(worker: Any) -> None:
 
 
 def _post_worker_init(worker: Any) -> None:
-    """Count the listen queue as held calls; on SIGTERM report not ready, then stop gracefully."""
+    """Count a sync worker's listen queue as held calls; on SIGTERM report not ready, then stop.
+
+    Only sync workers leave calls waiting in the accept queue: a gthread worker accepts every
+    connection at once (its calls wait for a thread instead), so there the queue holds nothing
+    but the burst of a client opening its connections, which must not be refused.
+    """
     in_flight = _extension(worker, "in_flight")
-    if isinstance(in_flight, InFlight):
+    if isinstance(in_flight, InFlight) and isinstance(worker, SyncWorker):
         listeners = getattr(worker, "sockets", ())
         in_flight.watch(ListenQueue(getattr(sock, "sock", sock) for sock in listeners))
     previous = signal.getsignal(signal.SIGTERM)

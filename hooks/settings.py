@@ -53,7 +53,7 @@ class Limits(_Config):
     """Hook calls held at once; more get 429 with Retry-After instead of queueing.
 
     Held: computed by a worker process (counted per process, across its threads), or waiting in
-    the listening socket's accept queue for a free worker (Linux). Unset, it depends on the
+    the listening socket's accept queue for a free sync worker (Linux). Unset, it depends on the
     workers (`hooks.serve.in_flight_limit`): 64 with sync workers, which lets Metacontroller's 5
     workers per controller of all seven controllers call at once while a flood is refused
     before it queues into Metacontroller's 10 s timeout; half the threads with gthread workers,

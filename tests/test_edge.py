@@ -564,3 +564,33 @@ def test_a_hook_calls_line_is_the_same_with_or_without_a_log_record() -> None:
     assert direct["message"] == "hook call" and direct["level"] == "INFO"
     assert direct["durationMs"] == 1.234 and direct["requestId"] == "req-9"
     assert failed["level"] == "ERROR" and failed["result"] == "InternalError"
+
+
+def test_only_sync_workers_count_the_accept_queue(restore_sigterm: None) -> None:
+    import socket
+    import time
+
+    from gunicorn.workers.gthread import ThreadWorker
+    from gunicorn.workers.sync import SyncWorker
+
+    from hooks.edge import ListenQueue
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        clients = [socket.create_connection(listener.getsockname()) for _ in range(2)]
+        try:
+            deadline = time.monotonic() + 5
+            while ListenQueue([listener])() < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            for worker_class, refuses in ((SyncWorker, True), (ThreadWorker, False)):
+                app = _app(Settings(limits=Limits(max_in_flight=2)))
+                worker = worker_class.__new__(worker_class)
+                worker.wsgi, worker.sockets = app, [listener]
+                _post_worker_init(worker)
+                in_flight: InFlight = app.extensions["kubehooks"]["in_flight"]
+                # Two connections wait to be accepted: a sync worker holds the limit already.
+                assert in_flight.enter() is not refuses
+        finally:
+            for client in clients:
+                client.close()
