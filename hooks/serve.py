@@ -10,7 +10,7 @@ load spreads evenly, and calls wait for a free worker in the kernel's accept que
 Retry-After at once (see `hooks.edge.InFlight`).
 
 Over HTTPS a connection per call would cost a TLS handshake per call (Metacontroller's Go client
-does not resume sessions): 350-420 calls/s instead of 2,000-3,600 on the benchmark machine
+does not resume sessions): 380-440 calls/s instead of 2,000-3,900 on the benchmark machine
 (`python -m bench --tls`). So with TLS the workers are gthread workers with 8 threads, which
 keep connections alive, and maxInFlight defaults to half the threads, so the spare ones answer
 the overflow with 429. `--threads` overrides either choice. No access log (the app logs one
