@@ -96,9 +96,9 @@ class InFlight:
 
     A call is held while this process computes it, and, with sync workers, while it waits in
     the kernel's accept queue of the listening socket (they accept one connection at a time, so
-    that is where calls queue; `hooks.serve` makes the queue count). Once `limit` calls are held, the next is refused with 429 at
-    once, instead of the queue growing into Metacontroller's 10 s timeout. Correct under threads
-    (a lock guards the counter).
+    that is where calls queue; `hooks.serve` makes the queue count). Once `limit` calls are
+    held, the next is refused with 429 at once, instead of the queue growing into
+    Metacontroller's 10 s timeout. Correct under threads (a lock guards the counter).
     """
 
     def __init__(self, limit: int) -> None:
