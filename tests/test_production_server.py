@@ -135,16 +135,16 @@ def test_sigterm_finishes_the_call_in_flight(tmp_path: Path, threads: str) -> No
 
 
 @pytest.mark.parametrize(
-    ("workers", "threads"),
-    [("1", "8"), ("1", "1")],
+    ("threads", "limit"),
+    [("8", 1), ("1", 2)],
     ids=["gthread: spare threads refuse", "sync: the accept queue counts"],
 )
 def test_a_burst_over_the_in_flight_limit_gets_429_with_retry_after(
-    tmp_path: Path, workers: str, threads: str
+    tmp_path: Path, threads: str, limit: int
 ) -> None:
     heavy = _heavy_request()
-    config = "limits: {maxInFlight: 2, retryAfterSeconds: 2}\n"
-    args = ("--workers", workers, "--threads", threads)
+    config = f"limits: {{maxInFlight: {limit}, retryAfterSeconds: 2}}\n"
+    args = ("--workers", "1", "--threads", threads)
     with serve(tmp_path, config=config, args=args) as server:
 
         def call(_: int) -> requests.Response:
