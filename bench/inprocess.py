@@ -30,7 +30,7 @@ from hooks.edge import GcPause, Held
 from hooks.logs import JsonStreamHandler
 from hooks.registry import bind_enabled
 from hooks.runtime import BoundController, parse_spec, run_sync
-from hooks.server import check_children_count, create_app, parse, parse_json
+from hooks.server import answer_sync, check_children_count, create_app, parse, parse_json
 from hooks.settings import Settings
 
 SCALING_PODS = (1, 10, 100, 1000)
@@ -81,11 +81,7 @@ def answer_then_release(
 def _answer_bytes(
     bound: BoundController, raw: bytes, settings: Settings, now: datetime, held: Held
 ) -> bytes:
-    body = parse_json(raw, settings.limits)
-    held.keep(body)
-    request = parse(SyncRequest, body)
-    check_children_count(request, settings.limits)
-    response = run_sync(bound, request, now=now)
+    _, response = answer_sync(bound, raw, settings.limits, held, now=now)
     return orjson.dumps(response.to_wire())
 
 

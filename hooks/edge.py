@@ -14,13 +14,14 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import orjson
 import xxhash
 
 import hooks
 from hooks.runtime import BoundController
-from hooks.settings import Settings
+from hooks.settings import Limits, Settings
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
@@ -89,6 +90,13 @@ def _code_fingerprint() -> bytes:
 
 SYNC_WORKERS_IN_FLIGHT = 64
 """The default `limits.maxInFlight` with sync workers (and without gunicorn)."""
+
+
+def in_flight_limit(limits: Limits, threads: int = 1) -> int:
+    """Return `limits.maxInFlight`, or its default for workers with `threads` threads."""
+    if limits.max_in_flight is not None:
+        return limits.max_in_flight
+    return SYNC_WORKERS_IN_FLIGHT if threads == 1 else max(threads // 2, 1)
 
 
 class InFlight:
@@ -239,6 +247,9 @@ class GcPause:
             held.release()
 
 
+T = TypeVar("T")
+
+
 class Held:
     """One call's parsed request, kept until its answer has been sent, then freed.
 
@@ -252,9 +263,10 @@ class Held:
         self._pause = pause
         self._kept: list[object] = []
 
-    def keep(self, obj: object) -> None:
-        """Keep `obj` alive until `release`."""
+    def keep(self, obj: T) -> T:
+        """Keep `obj` alive until `release`; return it."""
         self._kept.append(obj)
+        return obj
 
     def release(self) -> None:
         """Free what was kept, then resume the collector if this call paused it (idempotent)."""

@@ -37,10 +37,10 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.workers.sync import SyncWorker
 
 from hooks import metrics
-from hooks.edge import SYNC_WORKERS_IN_FLIGHT, InFlight, ListenQueue, Readiness
+from hooks.edge import InFlight, ListenQueue, Readiness, in_flight_limit
 from hooks.logs import JsonFormatter
 from hooks.server import create_app
-from hooks.settings import Limits, Settings, TlsConfig
+from hooks.settings import Settings, TlsConfig
 
 PLAIN_HTTP_THREADS = 1
 """Threads per worker serving plain HTTP: 1 gives gunicorn's sync workers (see above)."""
@@ -51,13 +51,6 @@ TLS_THREADS = 8
 def default_threads(tls: TlsConfig | None) -> int:
     """Return the threads per worker `kubehooks serve` runs unless told otherwise."""
     return TLS_THREADS if tls is not None and tls.enabled else PLAIN_HTTP_THREADS
-
-
-def in_flight_limit(limits: Limits, threads: int) -> int:
-    """Return `limits.maxInFlight`, or its default for these workers when unset."""
-    if limits.max_in_flight is not None:
-        return limits.max_in_flight
-    return SYNC_WORKERS_IN_FLIGHT if threads == 1 else max(threads // 2, 1)
 
 
 def gunicorn_options(

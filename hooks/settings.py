@@ -54,7 +54,7 @@ class Limits(_Config):
 
     Held: computed by a worker process (counted per process, across its threads), or waiting in
     the listening socket's accept queue for a free sync worker (Linux). Unset, it depends on the
-    workers (`hooks.serve.in_flight_limit`): 64 with sync workers, which lets Metacontroller's 5
+    workers (`hooks.edge.in_flight_limit`): 64 with sync workers, which lets Metacontroller's 5
     workers per controller of all seven controllers call at once while a flood is refused
     before it queues into Metacontroller's 10 s timeout; half the threads with gthread workers,
     so that the other half answer the overflow with 429 in microseconds.

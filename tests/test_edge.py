@@ -501,7 +501,7 @@ def test_a_socket_that_is_not_a_tcp_listener_counts_no_queue() -> None:
 
 
 def test_the_in_flight_limit_defaults_to_the_workers_kind() -> None:
-    from hooks.serve import in_flight_limit
+    from hooks.edge import in_flight_limit
 
     assert in_flight_limit(Limits(), threads=1) == 64
     assert in_flight_limit(Limits(), threads=8) == 4
