@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from typing import Any
 import pytest
 
 from tests.goldens import FIXTURES
+from tests.servers import free_port
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("redis-server") and shutil.which("redis-cli")),
@@ -35,18 +35,11 @@ SHELLS = [
 CASE = FIXTURES / "redismigration" / "direct-addresses"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 class Redis:
     """A throw-away redis-server on a free port."""
 
     def __init__(self, folder: Path, *args: str, password: str | None = None) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.password = password
         folder.mkdir(parents=True, exist_ok=True)
         command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]

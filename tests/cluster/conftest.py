@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ from tests.cluster.artefacts import (
     served_kind,
 )
 from tests.cluster.kube import Kube
+from tests.servers import free_port
 
 GO_FALLBACK = Path("/usr/local/go/bin")
 """Where the Go toolchain lives on these machines when it is not on PATH."""
@@ -147,19 +147,13 @@ def composite_controller_crd(kube: Kube) -> CrdInstall:
     return outcome
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def hook_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Run `python -m hooks serve` (gunicorn, real HTTP) on loopback; yield its base URL.
 
     Default settings: every controller enabled, plain HTTP, no credentials. Stopped by PID.
     """
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("hook-server") / "server.log"
     env = {key: value for key, value in os.environ.items() if not key.startswith("KUBEHOOKS_")}
     command = [sys.executable, "-m", "hooks", "serve", "--host", "127.0.0.1"]
