@@ -281,7 +281,7 @@ class PhaseMachine(Generic[ContextT]):
                     previous["type"], previous["status"], previous["reason"], previous["message"]
                 )
         self._set_conditions(conditions, phase, reason, message)
-        children = [as_desired(child) for child in observed]
+        children: list[KubeObject] = [as_desired(child) for child in observed]
         resync: int | None = None
         completed = _parse_time(memory.completion_time)
         if ttl_seconds is not None and completed is not None and children:

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from hooks.builders.conditions import READY, REASON_TERMINATING, Conditions
-from hooks.builders.meta import CONTROLLER_UID, as_desired
+from hooks.builders.meta import CONTROLLER_UID, EchoedChild, as_desired
 from hooks.contract import (
     CustomizeRequest,
     CustomizeResponse,
@@ -26,7 +26,7 @@ from hooks.contract import (
     SyncResponse,
 )
 from hooks.controller import Controller, FinalizeRequest, HookRequest, ParentMeta
-from hooks.errors import HookError, InvalidSpec
+from hooks.errors import HookError, InvalidSpec, PolicyViolation
 from hooks.policy import SecurityPolicy, VettedContainers, check_child
 from hooks.settings import ControllerConfig, Limits
 
@@ -102,7 +102,7 @@ def run_sync(
     if request.finalizing:
         finalize = controller.finalize or finalize_by_deleting_children
         response = finalize(FinalizeRequest(parent=parent, children=children, now=now))
-        _vet(bound, parent, response.children)
+        _vet(bound, parent, response, now)
         return response
     try:
         spec = parse_spec(controller.kind.spec, request.parent)
@@ -116,11 +116,11 @@ def run_sync(
             now=now,
         )
         response = controller.sync(hook_request)
-        _vet(bound, parent, response.children)
+        _vet(bound, parent, response, now)
     except InvalidSpec as err:
         if on_invalid_spec is not None:
             on_invalid_spec(err)
-        return keep_observed(request, parent, err, now=now)
+        return keep_observed(bound, request, parent, err, now=now)
     _stamp_controller_uid(response.children, parent.uid)
     return response
 
@@ -138,14 +138,20 @@ def run_customize(bound: BoundController, request: CustomizeRequest) -> Customiz
 
 
 def keep_observed(
-    request: SyncRequest, parent: ParentMeta, err: InvalidSpec, *, now: datetime
+    bound: BoundController,
+    request: SyncRequest,
+    parent: ParentMeta,
+    err: InvalidSpec,
+    *,
+    now: datetime,
 ) -> SyncResponse:
     """Echo every observed child as last applied and report the error as Ready=False."""
-    kept = [as_desired(child) for child in request.all_observed()]
-    return SyncResponse(
+    response = SyncResponse(
         status=status_with_ready(parent, False, err.reason, err.message, now=now),
-        children=kept,
+        children=[as_desired(child) for child in request.all_observed()],
     )
+    _vet_echoes(bound, parent, response, now)
+    return response
 
 
 def status_with_ready(
@@ -176,7 +182,13 @@ def finalize_by_deleting_children(request: FinalizeRequest) -> SyncResponse:
     return SyncResponse(status=status, children=[], finalized=not remaining)
 
 
-def _vet(bound: BoundController, parent: ParentMeta, children: list[KubeObject]) -> None:
+def _vet(bound: BoundController, parent: ParentMeta, response: SyncResponse, now: datetime) -> None:
+    """Check a controller's answer: declared child types, the limit, the security policy.
+
+    A child the controller built that breaks the policy refuses the whole answer (the observed
+    children are kept instead); an echoed child is vetted on its own (see `_vet_echoes`).
+    """
+    children = response.children
     declared = bound.child_keys
     if len(children) > bound.limits.max_children:
         raise InvalidSpec(
@@ -185,13 +197,105 @@ def _vet(bound: BoundController, parent: ParentMeta, children: list[KubeObject])
             reason="TooManyChildren",
         )
     vetted = VettedContainers()
+    echoes = False
     for child in children:
-        if type(child) is not dict:
+        if not isinstance(child, dict):
             raise ControllerBug(f"controller {bound.name} answered a child that is not an object")
         key = f"{child.get('kind')}.{child.get('apiVersion')}"
         if key not in declared:
             raise ControllerBug(f"controller {bound.name} answered an undeclared child {key}")
-        check_child(child, parent.namespace, bound.policy, vetted)
+        if type(child) is EchoedChild:
+            echoes = True
+        else:
+            check_child(child, parent.namespace, bound.policy, vetted)
+    if echoes or _has_echo_condition(response.status):
+        _vet_echoes(bound, parent, response, now)
+
+
+def _vet_echoes(
+    bound: BoundController, parent: ParentMeta, response: SyncResponse, now: datetime
+) -> None:
+    """Make every echoed child pass the policy, and say in status which echoes were not as applied.
+
+    An echo whose last-applied annotation breaks the policy falls back to the observed object;
+    an observed object that breaks the policy itself is left out of the answer (Metacontroller
+    then deletes it), because nothing a hook answers may be privileged, mount the host or leave
+    the parent's namespace, whoever wrote it.
+    """
+    notes: list[str] = []
+    answered: list[KubeObject] = []
+    for child in response.children:
+        if type(child) is not EchoedChild:
+            answered.append(child)
+            continue
+        echo: EchoedChild | None = child
+        refusal = _policy_refusal(child, parent, bound.policy)
+        if refusal is not None and child.distrust is None:
+            echo = child.as_observed(f"its last-applied annotation breaks {refusal}")
+            refusal = _policy_refusal(echo, parent, bound.policy)
+        if refusal is not None:
+            notes.append(f"{_identity(child.observed)} breaks {refusal}: left out of the answer")
+            continue
+        assert echo is not None
+        if echo.distrust is not None:
+            notes.append(
+                f"{_identity(child.observed)}: {echo.distrust}, so it was echoed as observed"
+            )
+        answered.append(echo)
+    response.children = answered
+    _report_echoes(response.status, parent, notes, now)
+
+
+def _policy_refusal(child: KubeObject, parent: ParentMeta, policy: SecurityPolicy) -> str | None:
+    """Return the policy rule and message a child breaks, or None."""
+    try:
+        check_child(child, parent.namespace, policy)
+    except PolicyViolation as violation:
+        return violation.message
+    return None
+
+
+def _identity(obj: KubeObject) -> str:
+    meta = obj.get("metadata") or {}
+    namespace = meta.get("namespace")
+    return f"{obj.get('kind')} {namespace + '/' if namespace else ''}{meta.get('name')}"
+
+
+LAST_APPLIED_TRUSTED = "LastAppliedTrusted"
+"""Condition present only while some observed child could not be echoed as last applied."""
+_MAX_ECHO_MESSAGE = 1024
+
+
+def _has_echo_condition(status: KubeObject) -> bool:
+    return any(
+        isinstance(item, dict) and item.get("type") == LAST_APPLIED_TRUSTED
+        for item in status.get("conditions") or ()
+    )
+
+
+def _report_echoes(status: KubeObject, parent: ParentMeta, notes: list[str], now: datetime) -> None:
+    """Set (or clear) the condition that says which echoes did not use their annotation."""
+    if not notes and not _has_echo_condition(status):
+        return
+    kept = [
+        item
+        for item in status.get("conditions") or ()
+        if not (isinstance(item, dict) and item.get("type") == LAST_APPLIED_TRUSTED)
+    ]
+    if notes:
+        conditions = Conditions(parent.status.get("conditions"), parent.generation, now)
+        refused = any(note.endswith("left out of the answer") for note in notes)
+        message = "; ".join(notes)
+        if len(message) > _MAX_ECHO_MESSAGE:
+            message = message[: _MAX_ECHO_MESSAGE - 3] + "..."
+        conditions.set(
+            LAST_APPLIED_TRUSTED,
+            False,
+            "ChildRefused" if refused else "LastAppliedIgnored",
+            message,
+        )
+        kept.extend(conditions.to_list())
+    status["conditions"] = kept
 
 
 def _stamp_controller_uid(children: list[KubeObject], uid: str) -> None:

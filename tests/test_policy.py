@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 import hooks.registry as registry
+from hooks.builders.meta import EchoedChild
 from hooks.builders.workloads import pod_specs_of
 from hooks.contract import SyncRequest, SyncResponse
 from hooks.errors import PolicyViolation
@@ -231,9 +232,18 @@ def _pod_building_cases() -> list[Any]:
         ready = [c for c in body.get("status", {}).get("conditions", []) if c["type"] == "Ready"]
         if ready and ready[0]["reason"] in {"InvalidSpec", "PolicyViolation"}:
             continue
-        if any(child.get("kind") in POD_KINDS for child in body.get("children", [])):
+        if any(child.get("kind") in POD_KINDS for child in body.get("children", [])) and any(
+            type(child) is not EchoedChild and child.get("kind") in POD_KINDS
+            for child in _answer(case, registry.CONTROLLERS[case.controller]).children
+        ):
             chosen[case.controller] = case
     return [pytest.param(case, id=case.id) for case in chosen.values()]
+
+
+def _answer(case: GoldenCase, controller: Any, policy: Obj | None = None) -> SyncResponse:
+    settings = _settings(case, policy)
+    bound = bind(controller, settings.controller(case.controller), settings.policy, settings.limits)
+    return run_sync(bound, SyncRequest.model_validate(copy.deepcopy(case.request)), now=NOW)
 
 
 INJECTIONS: dict[str, tuple[str, Callable[[Obj], None]]] = {
@@ -276,12 +286,15 @@ def _settings(case: GoldenCase, policy: Obj | None = None) -> Settings:
     return Settings.model_validate(data)
 
 
-def _poisoned(case: GoldenCase, inject: Callable[[Obj], None]) -> Any:
+def _poisoned(case: GoldenCase, inject: Callable[[Obj], None], *, echoes: bool = False) -> Any:
+    """Return the case's controller with the first Pod it builds (or echoes) made hostile."""
     real = registry.CONTROLLERS[case.controller]
 
     def sync(request: Any) -> SyncResponse:
         response = real.sync(request)
         for child in response.children:
+            if (type(child) is EchoedChild) != echoes:
+                continue
             for spec in pod_specs_of(child):
                 inject(spec)
                 return response

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from hooks.api.common import EnvVar, ExtraContainer, Probe, Probes
-from hooks.builders.meta import as_desired
+from hooks.builders.meta import EchoedChild, as_desired
 from hooks.contract import KubeObject
 
 ProbeSettings = dict[str, int]
@@ -262,7 +262,7 @@ def job(
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta, "spec": spec}
 
 
-def job_as_applied(observed: KubeObject, *, suspend: bool | None = None) -> KubeObject:
+def job_as_applied(observed: KubeObject, *, suspend: bool | None = None) -> EchoedChild:
     """Return an observed Job as it was last applied, with only its mutable `suspend` changed.
 
     A Job's pod template, selector, completions and completion mode are immutable: answering a
@@ -273,7 +273,7 @@ def job_as_applied(observed: KubeObject, *, suspend: bool | None = None) -> Kube
     applied = as_desired(observed)
     if suspend is None:
         return applied
-    return {**applied, "spec": {**(applied.get("spec") or {}), "suspend": suspend}}
+    return applied.changing_spec(suspend=suspend)
 
 
 def pod_specs_of(child: KubeObject) -> list[KubeObject]:

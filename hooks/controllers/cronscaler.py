@@ -83,7 +83,7 @@ def sync(request: Request) -> SyncResponse:
     conflict = find_conflict(request)
     plan = None if spec.suspend else cronscaler_plan(request, jobs)
     if plan is None or conflict is not None:
-        children = [as_desired(hpa) for hpa in request.children.all(HPA)]
+        children: list[KubeObject] = [as_desired(hpa) for hpa in request.children.all(HPA)]
         desired = None
     else:
         desired = cronscaler_hpa(request, plan.size) if plan.size is not None else None
