@@ -9,6 +9,7 @@ from hooks.builders.observe import DeploymentState, deployment_state
 from hooks.builders.workloads import container, deployment, pod_spec, pod_template
 from hooks.contract import CustomizeResponse, KubeObject, RelatedResourceRule, SyncResponse
 from hooks.controller import HookRequest, NoOptions, ParentMeta
+from hooks.errors import InvalidSpec
 
 BUILTIN_IMAGE = "nginx"
 
@@ -18,12 +19,15 @@ def sync(request: HookRequest[FooSpec, NoOptions]) -> SyncResponse:
 
     A Deployment of that name that exists but is not ours (it arrives as a related object, not
     a child) is reported with reason ResourceExists, as sample-controller does, and not claimed.
+    A conflict is a refused spec: the runtime keeps every observed child (a Foo renamed onto a
+    foreign Deployment keeps running its own).
     """
     spec = request.spec
     observed = request.children.named(DEPLOYMENT, spec.deployment_name)
     foreign = None if observed else request.related.named(DEPLOYMENT, spec.deployment_name)
     if foreign is not None and not _owned_by(foreign, request.parent):
-        return SyncResponse(status=_conflict_status(request), children=[])
+        message = f"Resource {spec.deployment_name!r} already exists and is not managed by Foo"
+        raise InvalidSpec(message, reason=c.REASON_RESOURCE_EXISTS)
     state = deployment_state(observed)
     return SyncResponse(status=foo_status(request, state), children=[foo_deployment(request)])
 
@@ -77,13 +81,6 @@ def foo_status(request: HookRequest[FooSpec, NoOptions], state: DeploymentState)
         "selector": selector_string(selector_labels("foo", request.parent.name)),
         "conditions": conditions.to_list(),
     }
-
-
-def _conflict_status(request: HookRequest[FooSpec, NoOptions]) -> KubeObject:
-    conditions = request.conditions()
-    message = f"Resource {request.spec.deployment_name!r} already exists and is not managed by Foo"
-    conditions.set(c.READY, False, c.REASON_RESOURCE_EXISTS, message)
-    return {"availableReplicas": 0, "replicas": 0, "conditions": conditions.to_list()}
 
 
 def _owned_by(obj: KubeObject, parent: ParentMeta) -> bool:

@@ -135,6 +135,29 @@ def cases() -> list[Case]:
         ),
         Case(
             C,
+            "rename-onto-foreign-deployment-keeps-children",
+            "deploymentName patched to a Deployment that is not ours: ResourceExists, and the "
+            "running example-foo is kept (a conflict is a refused spec).",
+            request(
+                C,
+                parent(C, "example-foo", {**SEED, "deploymentName": "taken"}, generation=2),
+                [steady],
+                related=[
+                    {
+                        **_deployment(SEED),
+                        "metadata": {
+                            "name": "taken",
+                            "namespace": "default",
+                            "uid": "someone-else",
+                            "resourceVersion": "78",
+                            "labels": {"app": "other"},
+                        },
+                    }
+                ],
+            ),
+        ),
+        Case(
+            C,
             "default-image-from-config",
             "No image in the spec: the server's configured default image is used.",
             request(C, parent(C, "example-foo", SEED)),
