@@ -26,9 +26,10 @@ from hooks.runtime import BoundController, bind
 from hooks.settings import Settings
 
 DEPLOYMENTS = ChildResource("Deployment", "apps/v1", "deployments")
-PODS = ChildResource(
-    "Pod", "v1", "pods", update_strategy="RollingRecreate", status_checks=(("Ready", "True"),)
-)
+PODS = ChildResource("Pod", "v1", "pods", update_strategy="OnDelete")
+"""OnDelete: Metacontroller never updates a Pod (most of a Pod's spec cannot change in place); the
+PodCluster hook rolls a new template out itself, one ordinal at a time. No Metacontroller rolling
+strategy is used anywhere: they stall on namespaced children and hang namespace deletion."""
 SERVICES = ChildResource("Service", "v1", "services")
 INGRESSES = ChildResource("Ingress", "networking.k8s.io/v1", "ingresses")
 JOBS = ChildResource("Job", "batch/v1", "jobs")

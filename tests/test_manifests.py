@@ -40,11 +40,21 @@ def test_server_objects_validate() -> None:
         kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
 
 
-def test_every_child_type_has_an_update_strategy_that_updates() -> None:
+def test_every_child_type_is_updated_without_a_metacontroller_rolling_strategy() -> None:
+    """InPlace everywhere, except PodCluster's Pods: OnDelete, since the hook rolls them out.
+
+    Metacontroller's rolling strategies stall on namespaced children (its
+    `shouldContinueRolling` looks children up by bare name) and make it write ControllerRevisions,
+    which hangs the deletion of a namespace (`composite/controller_revision.go`, `syncRevisions`).
+    """
     for name in CONTROLLERS:
         spec = composite_controller(name, ControllerConfig(), "http://x")["spec"]
         for child in spec["childResources"]:
-            assert child["updateStrategy"]["method"] != "OnDelete"
+            method = child["updateStrategy"]["method"]
+            expected = (
+                "OnDelete" if (name, child["resource"]) == ("podcluster", "pods") else "InPlace"
+            )
+            assert method == expected, (name, child["resource"])
         assert spec["generateSelector"] is True
         assert {hook["version"] for hook in spec["hooks"].values()} == {"v2"}
 

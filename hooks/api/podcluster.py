@@ -40,6 +40,9 @@ class PodClusterStatus(StatusBase):
 
     replicas: int | None = Field(default=None, description="Pods that exist and are not deleted.")
     ready_replicas: int | None = Field(default=None, description="Pods whose Ready is True.")
+    updated_replicas: int | None = Field(
+        default=None, description="Pods built from the current template (the rest roll out)."
+    )
     selector: str | None = Field(default=None, description="Label selector of the Pods.")
 
 
@@ -55,6 +58,7 @@ PODCLUSTER = Kind(
         PrinterColumn("Desired", "integer", ".spec.podReplicas"),
         PrinterColumn("Current", "integer", ".status.replicas"),
         PrinterColumn("Ready-Pods", "integer", ".status.readyReplicas"),
+        PrinterColumn("Updated", "integer", ".status.updatedReplicas"),
         READY_COLUMN,
         AGE,
     ),

@@ -2,14 +2,28 @@
 
 Ordinals are dense from 0, so scaling down drops the highest ones and a deleted Pod comes back
 under the same name on the next sync.
+
+A template change rolls out here, in the hook, one ordinal at a time: Metacontroller's rolling
+strategies stall on namespaced children and hang namespace deletion (issue 14), so the Pods are
+an OnDelete child type and Metacontroller never updates one. Each Pod carries the hash of the
+template it was built from; an outdated Pod is answered as it was applied (kept) until every
+Pod exists and every up-to-date one is Ready, then the lowest outdated ordinal is left out of the
+answer (Metacontroller deletes it) and comes back, built from the new template, once it is gone.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import orjson
+import xxhash
+
 from hooks.api.podcluster import PodClusterSpec, PodTemplate
 from hooks.builders import conditions as c
+from hooks.builders.conditions import Conditions
 from hooks.builders.meta import (
     POD,
+    as_desired,
     is_terminating,
     selector_labels,
     selector_string,
@@ -25,15 +39,81 @@ NAME = "podcluster"
 
 
 def sync(request: HookRequest[PodClusterSpec, NoOptions]) -> SyncResponse:
-    """Return podReplicas Pods and the counts of the observed ones."""
-    status = podcluster_status(request)
+    """Return podReplicas Pods, rolling a template change out one ordinal at a time."""
     labels = standard_labels(NAME, request.parent.name, component="member")
-    meta = request.meta(request.parent.name, labels)
     spec = pod_spec([podcluster_container(request)])
-    pods = [
-        podcluster_pod(request, meta, spec, ordinal) for ordinal in range(request.spec.pod_replicas)
-    ]
-    return SyncResponse(status=status, children=pods)
+    template_hash = pod_template_hash(labels, spec)
+    meta = request.meta(request.parent.name, labels, {TEMPLATE_HASH: template_hash})
+    plan = rollout_plan(request, template_hash)
+    pods: list[KubeObject] = []
+    for ordinal in range(request.spec.pod_replicas):
+        if ordinal == plan.replacing:
+            continue
+        outdated = plan.outdated.get(ordinal)
+        pods.append(
+            as_desired(outdated)
+            if outdated is not None
+            else podcluster_pod(request, meta, spec, ordinal)
+        )
+    return SyncResponse(status=podcluster_status(request, plan), children=pods)
+
+
+TEMPLATE_HASH = "kubehooks.dev/pod-template-hash"
+"""Annotation naming the template a Pod was built from, as a StatefulSet's revision label does."""
+
+
+def pod_template_hash(labels: dict[str, str], spec: KubeObject) -> str:
+    """Return a short, stable hash of what every Pod shares (its labels and spec)."""
+    body = orjson.dumps({"labels": labels, "spec": spec}, option=orjson.OPT_SORT_KEYS)
+    return xxhash.xxh3_64_hexdigest(body)
+
+
+@dataclass(frozen=True)
+class RolloutPlan:
+    """Where a rollout stands: the outdated Pods by ordinal and the one to replace now, if any."""
+
+    outdated: dict[int, KubeObject]
+    updated: int
+    replacing: int | None
+    waiting: str | None
+    """Why no outdated Pod is replaced in this sync, while some are."""
+
+
+def rollout_plan(
+    request: HookRequest[PodClusterSpec, NoOptions], template_hash: str
+) -> RolloutPlan:
+    """Decide which outdated Pod, if any, to replace in this sync.
+
+    A Pod is outdated when its template hash differs from the spec's (a Pod from before the
+    hash, too). One is replaced only when every wanted ordinal exists, none is being deleted,
+    and every up-to-date Pod is Ready: the rollout goes on when the replaced Pod is observed
+    Ready, and an outdated Pod that is not Ready never holds it up (it is the one to replace).
+    """
+    wanted = request.spec.pod_replicas
+    observed = request.children.by_name(POD)
+    prefix = f"{request.parent.name}-"
+    outdated: dict[int, KubeObject] = {}
+    updated = 0
+    waiting: str | None = None
+    for ordinal in range(wanted):
+        name = f"{prefix}{ordinal}"
+        pod = observed.get(name)
+        if pod is None:
+            waiting = waiting or f"Pod {name} is being created"
+        elif is_terminating(pod):
+            waiting = waiting or f"Pod {name} is being deleted"
+        elif _annotation(pod, TEMPLATE_HASH) != template_hash:
+            outdated[ordinal] = pod
+        else:
+            updated += 1
+            if not pod_is_ready(pod):
+                waiting = waiting or f"Pod {name} is not Ready yet"
+    replacing = min(outdated) if outdated and waiting is None else None
+    return RolloutPlan(outdated, updated, replacing, waiting if outdated else None)
+
+
+def _annotation(obj: KubeObject, key: str) -> object:
+    return ((obj.get("metadata") or {}).get("annotations") or {}).get(key)
 
 
 def podcluster_container(request: HookRequest[PodClusterSpec, NoOptions]) -> KubeObject:
@@ -67,7 +147,9 @@ def podcluster_pod(
     return pod({**meta, "name": name}, {**spec, "hostname": name})
 
 
-def podcluster_status(request: HookRequest[PodClusterSpec, NoOptions]) -> KubeObject:
+def podcluster_status(
+    request: HookRequest[PodClusterSpec, NoOptions], plan: RolloutPlan
+) -> KubeObject:
     """Count the observed Pods that are not being deleted, and the Ready ones among them."""
     live = ready = 0
     for observed in request.children.unordered(POD):
@@ -81,10 +163,27 @@ def podcluster_status(request: HookRequest[PodClusterSpec, NoOptions]) -> KubeOb
         conditions.set(c.READY, True, "AllPodsReady", message)
     else:
         conditions.set(c.READY, False, "Scaling" if live != wanted else "PodsNotReady", message)
+    _set_progress(conditions, plan, wanted)
     selector = selector_string(selector_labels(NAME, request.parent.name))
     return {
         "replicas": live,
         "readyReplicas": ready,
+        "updatedReplicas": plan.updated,
         "selector": selector,
         "conditions": conditions.to_list(),
     }
+
+
+def _set_progress(conditions: Conditions, plan: RolloutPlan, wanted: int) -> None:
+    """Say how far a template rollout has gone (Progressing), as a Deployment does."""
+    if not plan.outdated:
+        conditions.set(
+            c.PROGRESSING, True, "RolloutComplete", f"{plan.updated}/{wanted} Pods updated"
+        )
+        return
+    progress = f"{plan.updated}/{wanted} Pods updated, {len(plan.outdated)} outdated"
+    if plan.replacing is not None:
+        message = f"{progress}; replacing Pod ordinal {plan.replacing}"
+        conditions.set(c.PROGRESSING, True, "RollingUpdate", message)
+    else:
+        conditions.set(c.PROGRESSING, True, "RolloutWaiting", f"{progress}; {plan.waiting}")

@@ -38,6 +38,9 @@ def cases() -> list[Case]:
         parent(C, NAME, {"podReplicas": 3}),
         deleting=True,
     )
+    new_image = {"podReplicas": 3, "image": "nginx:1.27"}
+    rolled = _pods(3, spec=new_image)
+    rolled_pending = _pods(3, ready=False, spec=new_image)
     template = {
         "podReplicas": 2,
         "template": {
@@ -114,6 +117,45 @@ def cases() -> list[Case]:
             "container-template",
             "A template with image, command, env, ports and resources.",
             request(C, parent(C, NAME, template)),
+        ),
+        Case(
+            C,
+            "template-change-replaces-first-pod",
+            "The image changes with three old Pods Ready: Pod 0 is left out (Metacontroller "
+            "deletes it), Pods 1 and 2 are kept as applied; Progressing=RollingUpdate.",
+            request(C, parent(C, NAME, new_image, generation=2), three),
+        ),
+        Case(
+            C,
+            "rollout-recreates-replaced-pod",
+            "Pod 0 was deleted for the rollout: it comes back from the new template, Pods 1 "
+            "and 2 stay old while it is created.",
+            request(C, parent(C, NAME, new_image, generation=2), three[1:]),
+        ),
+        Case(
+            C,
+            "rollout-waits-for-ready",
+            "Pod 0 runs the new template but is not Ready yet: nothing else is replaced.",
+            request(C, parent(C, NAME, new_image, generation=2), [rolled_pending[0], *three[1:]]),
+        ),
+        Case(
+            C,
+            "rollout-goes-on-when-ready",
+            "Pod 0 runs the new template and is Ready: Pod 1 is left out next.",
+            request(C, parent(C, NAME, new_image, generation=2), [rolled[0], *three[1:]]),
+        ),
+        Case(
+            C,
+            "rollout-complete",
+            "Every Pod runs the new template and is Ready: RolloutComplete, all three answered.",
+            request(C, parent(C, NAME, new_image, generation=2), rolled),
+        ),
+        Case(
+            C,
+            "rollout-while-scaling-up",
+            "3 -> 4 with a new image: Pod 3 is created from the new template at once, and the "
+            "rollout waits for it before replacing Pod 0.",
+            request(C, parent(C, NAME, {**new_image, "podReplicas": 4}, generation=2), three),
         ),
         Case(
             C,
