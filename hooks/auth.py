@@ -3,7 +3,15 @@
 Metacontroller sends `Authorization: Bearer <token>` (endpointConfigs `authorization`) or
 `Authorization: Basic <base64(user:password)>` (endpointConfigs `basicAuth`). The secrets are read
 once, at start-up, from files (mounted Secret keys) or KUBEHOOKS_* variables, never from the
-config file; a request then costs one `hmac.compare_digest`. A refusal says nothing about why.
+config file; a request then costs one `hmac.compare_digest` per accepted secret. A refusal says
+nothing about why.
+
+A token file (and the password file) may hold several secrets, one a line, all accepted: that is
+the overlap a rotation needs. Metacontroller reads its credential once, when it builds a
+CompositeController's hook clients (`newParentController` in pkg/controller/composite/
+controller.go calls `hooks.ResolveEndpointConfig`, pkg/hooks/endpoint_config.go, whose
+`ResolveAuthorization` in pkg/hooks/auth.go reads the Secret), and keeps sending the old token
+until a spec change rebuilds the controller. So the server must accept old and new meanwhile.
 """
 
 from __future__ import annotations
@@ -23,12 +31,12 @@ BASIC_PASSWORD_ENV = "KUBEHOOKS_BASIC_AUTH_PASSWORD"
 
 @dataclass(frozen=True)
 class Credentials:
-    """What an Authorization header must carry; both None means authentication is off."""
+    """What an Authorization header may carry; both None means authentication is off."""
 
-    bearer: bytes | None = None
-    """The token, as the bytes that follow `Bearer `."""
-    basic: bytes | None = None
-    """base64(`user:password`), as the bytes that follow `Basic `."""
+    bearer: tuple[bytes, ...] | None = None
+    """The accepted tokens (several while one is rotated), as the bytes that follow `Bearer `."""
+    basic: tuple[bytes, ...] | None = None
+    """The accepted base64(`user:password`), as the bytes that follow `Basic `."""
 
     @property
     def enabled(self) -> bool:
@@ -46,10 +54,11 @@ class Credentials:
         return ", ".join(schemes)
 
     def accepts(self, header: str | None) -> bool:
-        """Say whether an Authorization header carries the configured credentials.
+        """Say whether an Authorization header carries one of the accepted credentials.
 
-        The scheme is matched case-insensitively (RFC 9110); the credentials with one constant-time
-        comparison, so the answer's timing does not reveal how much of a guess was right. WSGI
+        The scheme is matched case-insensitively (RFC 9110); the credentials with constant-time
+        comparisons against every accepted secret, without stopping at a match, so the answer's
+        timing reveals neither how much of a guess was right nor which secret it matched. WSGI
         hands headers over as latin-1 text, so encoding back to latin-1 restores the sent bytes.
         """
         if not header:
@@ -66,27 +75,48 @@ class Credentials:
             given = value.strip().encode("latin-1")
         except UnicodeEncodeError:
             return False
-        return hmac.compare_digest(given, expected)
+        return _matches_any(given, expected)
+
+
+def _matches_any(given: bytes, accepted: tuple[bytes, ...]) -> bool:
+    """Compare `given` with every accepted secret in constant time; no early exit."""
+    matched = False
+    for secret in accepted:
+        matched |= hmac.compare_digest(given, secret)
+    return matched
 
 
 def load_credentials(config: AuthConfig, environ: Mapping[str, str]) -> Credentials:
     """Read the configured secrets; anything configured but unusable refuses to start.
 
-    A file named in the config wins over the variable. A variable that is set but empty is an
-    error rather than "no authentication": a Secret key that went missing must not silently open
-    the server.
+    A file named in the config wins over the variable. Tokens and passwords may be several, one
+    a line (each trimmed, blank lines skipped); the user name is one. A variable that is set but
+    empty is an error rather than "no authentication": a Secret key that went missing must not
+    silently open the server.
     """
-    token = _secret(config.bearer_token_file, environ, BEARER_ENV)
-    username = _secret(config.basic_auth_username_file, environ, BASIC_USERNAME_ENV)
-    password = _secret(config.basic_auth_password_file, environ, BASIC_PASSWORD_ENV)
-    if (username is None) != (password is None):
+    tokens = _secrets(config.bearer_token_file, environ, BEARER_ENV)
+    usernames = _secrets(config.basic_auth_username_file, environ, BASIC_USERNAME_ENV)
+    passwords = _secrets(config.basic_auth_password_file, environ, BASIC_PASSWORD_ENV)
+    if (usernames is None) != (passwords is None):
         raise SettingsError("basic auth needs both a user name and a password")
     basic = None
-    if username is not None and password is not None:
+    if usernames is not None and passwords is not None:
+        if len(usernames) != 1:
+            raise SettingsError("basic auth takes one user name (several passwords may rotate)")
+        (username,) = usernames
         if ":" in username:
             raise SettingsError("the basic auth user name must not contain ':'")
-        basic = base64.b64encode(f"{username}:{password}".encode())
-    return Credentials(bearer=token.encode() if token is not None else None, basic=basic)
+        basic = tuple(base64.b64encode(f"{username}:{p}".encode()) for p in passwords)
+    bearer = tuple(token.encode() for token in tokens) if tokens is not None else None
+    return Credentials(bearer=bearer, basic=basic)
+
+
+def _secrets(path: str | None, environ: Mapping[str, str], variable: str) -> tuple[str, ...] | None:
+    """Return the non-blank, trimmed lines of a secret file or variable; None if not configured."""
+    value = _secret(path, environ, variable)
+    if value is None:
+        return None
+    return tuple(dict.fromkeys(line.strip() for line in value.splitlines() if line.strip()))
 
 
 def _secret(path: str | None, environ: Mapping[str, str], variable: str) -> str | None:

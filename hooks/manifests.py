@@ -3,11 +3,13 @@
 The files under crds/, metacontroller/ and deploy/ are this module's output (`kubehooks manifests
 --out .`); a test fails when they drift from it.
 
-The rendered setup is the production one. Metacontroller authenticates with a bearer token from
-the Secret `kubehooks-auth` (key `token`), which the server mounts and reads too, and, when
-`hookUrl` is https (the default), checks the server's certificate against `ca.crt` of the TLS
-Secret `kubehooks-tls` the server serves. Both Secrets are created by the operator, never
-rendered (see the README's "Running in production").
+The rendered setup is the production one. Metacontroller authenticates with a bearer token, key
+`hookTokenKey` (default `token`) of the Secret `kubehooks-auth`; the server mounts that Secret
+and accepts every token in its key `accepted-tokens` (one a line, so a rotation can overlap).
+When `hookUrl` is https (the default), Metacontroller checks the server's certificate against
+`ca.crt` of the TLS Secret `kubehooks-tls` the server serves. Both Secrets are created by the
+operator, never rendered (see the README's "Running in production"). Only what the config
+enables is referenced: Metacontroller starts no controller while a referenced Secret is missing.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import yaml
 
 from hooks.crd import crd
 from hooks.registry import CONTROLLERS, enabled_names
-from hooks.settings import ControllerConfig, Settings
+from hooks.settings import ControllerConfig, Settings, SettingsError
 
 NAMESPACE = "kubehooks"
 APP = "kubehooks"
@@ -28,6 +30,8 @@ PORT = 8080
 TLS_PORT = 8443
 HOOK_TIMEOUT = "10s"
 AUTH_SECRET = "kubehooks-auth"
+ACCEPTED_TOKENS_KEY = "accepted-tokens"
+"""Key of AUTH_SECRET the server reads: every token it accepts, one a line."""
 TLS_SECRET = "kubehooks-tls"
 SECRETS_DIR = "/var/run/secrets/kubehooks"
 ETAG_CACHE = {"enabled": True, "cacheTimeoutSeconds": 3600, "cacheCleanupSeconds": 600}
@@ -48,26 +52,54 @@ def dump_yaml(objects: list[Manifest]) -> str:
     return yaml.dump_all(objects, Dumper=_NoAliasDumper, sort_keys=False, width=100)
 
 
-def endpoint_config(hook_url: str) -> Manifest:
-    """Return the endpointConfigs entry for the server: the bearer token, and the CA when https.
+def check_hook_auth(settings: Settings) -> None:
+    """Refuse a hook URL that is not http(s), or credentials sent over plain HTTP unasked.
 
-    Metacontroller matches it by the host (and port) of each hook URL; it reads the Secrets once,
-    when the CompositeController is (re)created, so rotating them needs a touch of the
-    CompositeControllers as well as a restart of the server.
+    A bearer token over `http://` crosses the network in clear; only `allowInsecureAuth: true`
+    (a mesh that encrypts Pod traffic) says that is intended. The message is one line: the CLI
+    prints it as is.
     """
-    url = urlsplit(hook_url)
-    entry: Manifest = {
-        "host": url.netloc,
-        "authorization": {
+    scheme = urlsplit(settings.hook_url).scheme
+    if scheme not in ("http", "https"):
+        raise SettingsError(f"hookUrl {settings.hook_url!r} must start with https:// or http://")
+    if scheme == "http" and settings.hook_auth != "none" and not settings.allow_insecure_auth:
+        raise SettingsError(
+            f"hookUrl {settings.hook_url} is plain HTTP but hookAuth is {settings.hook_auth}, "
+            "so the token would cross the network in clear: use an https:// hookUrl, "
+            "set hookAuth: none, or set allowInsecureAuth: true if a mesh encrypts the traffic"
+        )
+
+
+def endpoint_config(settings: Settings) -> Manifest | None:
+    """Return the endpointConfigs entry for the server, or None when it would say nothing.
+
+    It holds the bearer token when `hookAuth` is bearer and the CA when `hookUrl` is https,
+    nothing else. Metacontroller v4.17 resolves it in `ResolveEndpointConfig`
+    (pkg/hooks/endpoint_config.go): per-webhook auth/TLS fields would replace the entry whole,
+    else the first entry whose `host` matches the URL's host or host:port (`matchEndpointConfig`,
+    case-insensitive, default port from the scheme) is used, and `resolveFields` reads every
+    Secret it references (`ResolveAuthorization` in pkg/hooks/auth.go, `ResolveCABundle` in
+    pkg/hooks/cabundle.go) whatever the scheme. One missing Secret fails `newParentController`
+    (pkg/controller/composite/controller.go), so the CompositeController never starts: hence
+    no reference the config does not enable. The Secrets are read there only, once per build
+    of the controller, never per call.
+    """
+    url = urlsplit(settings.hook_url)
+    entry: Manifest = {"host": url.netloc}
+    if settings.hook_auth == "bearer":
+        entry["authorization"] = {
             "type": "Bearer",
-            "secretRef": {"name": AUTH_SECRET, "namespace": NAMESPACE, "key": "token"},
-        },
-    }
+            "secretRef": {
+                "name": AUTH_SECRET,
+                "namespace": NAMESPACE,
+                "key": settings.hook_token_key,
+            },
+        }
     if url.scheme == "https":
         entry["caBundle"] = {
             "secretRef": {"name": TLS_SECRET, "namespace": NAMESPACE, "key": "ca.crt"}
         }
-    return entry
+    return entry if len(entry) > 1 else None
 
 
 def composite_controller(
@@ -143,9 +175,10 @@ def _labels() -> dict[str, str]:
 def server_objects(settings: Settings) -> list[Manifest]:
     """Return the Namespace, ServiceAccount, ConfigMap, Deployment and Service of the server.
 
-    The server reads the bearer token from the mounted `kubehooks-auth` Secret and, with an https
-    `hookUrl`, serves the mounted `kubehooks-tls` certificate. On deletion the Pod first sleeps
-    (preStop) so Service endpoints drop it, then gunicorn finishes in-flight calls on SIGTERM.
+    With `hookAuth: bearer` the server reads the accepted tokens from the mounted
+    `kubehooks-auth` Secret and, with an https `hookUrl`, serves the mounted `kubehooks-tls`
+    certificate. On deletion the Pod first sleeps (preStop) so Service endpoints drop it, then
+    gunicorn finishes in-flight calls on SIGTERM.
     """
     labels = _labels()
     meta = {"name": APP, "namespace": NAMESPACE, "labels": labels}
@@ -157,22 +190,30 @@ def server_objects(settings: Settings) -> list[Manifest]:
         mode="json",
         by_alias=True,
         exclude_defaults=True,
-        exclude={"enabled", "log_level", "auth", "tls", "hook_url"},
+        exclude={
+            "enabled",
+            "log_level",
+            "auth",
+            "tls",
+            "hook_url",
+            "hook_auth",
+            "hook_token_key",
+            "allow_insecure_auth",
+        },
     )
     config: Manifest = {
         "enabled": enabled_names(settings),
         "logLevel": settings.log_level,
         **passed_on,
-        "auth": {"bearerTokenFile": f"{SECRETS_DIR}/auth/token"},
     }
-    mounts: list[Manifest] = [
-        {"name": "config", "mountPath": "/etc/kubehooks", "readOnly": True},
-        {"name": "auth", "mountPath": f"{SECRETS_DIR}/auth", "readOnly": True},
-    ]
-    volumes: list[Manifest] = [
-        {"name": "config", "configMap": {"name": APP}},
-        {"name": "auth", "secret": {"secretName": AUTH_SECRET, "defaultMode": 0o440}},
-    ]
+    mounts: list[Manifest] = [{"name": "config", "mountPath": "/etc/kubehooks", "readOnly": True}]
+    volumes: list[Manifest] = [{"name": "config", "configMap": {"name": APP}}]
+    if settings.hook_auth == "bearer":
+        config["auth"] = {"bearerTokenFile": f"{SECRETS_DIR}/auth/{ACCEPTED_TOKENS_KEY}"}
+        mounts.append({"name": "auth", "mountPath": f"{SECRETS_DIR}/auth", "readOnly": True})
+        volumes.append(
+            {"name": "auth", "secret": {"secretName": AUTH_SECRET, "defaultMode": 0o440}}
+        )
     if tls:
         config["tls"] = {
             "certFile": f"{SECRETS_DIR}/tls/tls.crt",
@@ -283,7 +324,12 @@ def server_objects(settings: Settings) -> list[Manifest]:
 
 
 def all_manifests(settings: Settings) -> dict[str, list[Manifest]]:
-    """Return the repository layout: relative path -> the objects in that file."""
+    """Return the repository layout: relative path -> the objects in that file.
+
+    Raises SettingsError for credentials over plain HTTP that the config did not allow.
+    """
+    check_hook_auth(settings)
+    endpoint = endpoint_config(settings)
     files: dict[str, list[Manifest]] = {}
     names = enabled_names(settings)
     for name in names:
@@ -294,7 +340,7 @@ def all_manifests(settings: Settings) -> dict[str, list[Manifest]]:
                 name,
                 settings.controller(name),
                 settings.hook_url,
-                endpoint=endpoint_config(settings.hook_url),
+                endpoint=endpoint,
                 etag=settings.etag,
             )
         ]

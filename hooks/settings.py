@@ -72,12 +72,12 @@ class AuthConfig(_Config):
     """
 
     bearer_token_file: str | None = None
-    """File holding the token of `Authorization: Bearer <token>` (surrounding space trimmed,
-    as Metacontroller trims it)."""
+    """File holding the accepted tokens of `Authorization: Bearer <token>`, one a line (each
+    trimmed, as Metacontroller trims it): old and new while a token is rotated."""
     basic_auth_username_file: str | None = None
     """File holding the HTTP basic auth user name (a `kubernetes.io/basic-auth` Secret key)."""
     basic_auth_password_file: str | None = None
-    """File holding the HTTP basic auth password."""
+    """File holding the accepted HTTP basic auth passwords, one a line."""
     protect_metrics: bool = False
     """Whether GET /metrics needs the credentials too. Off by default: the metrics name no
     parent, and a scraper holding the hook credential would widen its exposure."""
@@ -122,6 +122,15 @@ class Settings(_Config):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     hook_url: str = "https://kubehooks.kubehooks.svc"
     """Base URL Metacontroller calls; rendered into the CompositeControllers."""
+    hook_auth: Literal["bearer", "none"] = "bearer"
+    """What the rendered CompositeControllers send (`kubehooks manifests`): a bearer token from
+    the Secret `kubehooks-auth`, or nothing (then no Secret is referenced or mounted)."""
+    hook_token_key: str = Field(default="token", pattern=r"^[-._a-zA-Z0-9]+$")
+    """Key of `kubehooks-auth` Metacontroller sends. Renaming it is the spec change that makes
+    Metacontroller rebuild its hook clients and read the new token (README: rotation)."""
+    allow_insecure_auth: bool = False
+    """Render `hookAuth` over an `http://` hookUrl anyway, e.g. behind a mesh that encrypts
+    Pod traffic; otherwise `kubehooks manifests` refuses, as the token would cross in clear."""
 
     def controller(self, name: str) -> ControllerConfig:
         """Return one controller's settings, defaults when the file says nothing of it."""

@@ -204,3 +204,67 @@ def test_credentials_from_the_process_environment(monkeypatch: pytest.MonkeyPatc
 def test_no_credentials_means_no_challenge() -> None:
     assert not Credentials().enabled
     assert not Credentials().accepts(f"Bearer {TOKEN}")
+
+
+OLD_TOKEN = "old-0123456789abcdef"
+NEW_TOKEN = "new-fedcba9876543210"
+
+
+def _server_with_token_file(path: Path, content: str) -> FlaskClient:
+    """Start a server on a token file, as a restarted Pod reads its mounted Secret key."""
+    path.write_text(content)
+    return _client(Settings(auth=AuthConfig(bearer_token_file=str(path))))
+
+
+def test_a_token_rotation_overlaps_then_refuses_the_old_token(tmp_path: Path) -> None:
+    accepted = tmp_path / "accepted-tokens"
+    before = _server_with_token_file(accepted, f"{OLD_TOKEN}\n")
+    assert before.post("/foo/sync", json=REQUEST, headers=_bearer(OLD_TOKEN)).status_code == 200
+    _refused(before.post("/foo/sync", json=REQUEST, headers=_bearer(NEW_TOKEN)))
+
+    # While Metacontroller still sends the old token and then switches to the new one.
+    overlap = _server_with_token_file(accepted, f"{OLD_TOKEN}\n  {NEW_TOKEN} \n\n")
+    for token in (OLD_TOKEN, NEW_TOKEN):
+        assert overlap.post("/foo/sync", json=REQUEST, headers=_bearer(token)).status_code == 200
+    _refused(overlap.post("/foo/sync", json=REQUEST, headers=_bearer(f"{OLD_TOKEN} {NEW_TOKEN}")))
+    _refused(overlap.post("/foo/sync", json=REQUEST, headers=_bearer("wrong")))
+
+    after = _server_with_token_file(accepted, f"{NEW_TOKEN}\n")
+    _refused(after.post("/foo/sync", json=REQUEST, headers=_bearer(OLD_TOKEN)))
+    assert after.post("/foo/sync", json=REQUEST, headers=_bearer(NEW_TOKEN)).status_code == 200
+
+
+def test_every_accepted_token_is_compared_even_after_a_match(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = _server_with_token_file(tmp_path / "tokens", f"{OLD_TOKEN}\n{NEW_TOKEN}\n")
+    calls: list[tuple[bytes, bytes]] = []
+    real = hooks.auth.hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        calls.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(hooks.auth.hmac, "compare_digest", spy)
+    assert client.post("/foo/sync", json=REQUEST, headers=_bearer(OLD_TOKEN)).status_code == 200
+    old, new = OLD_TOKEN.encode(), NEW_TOKEN.encode()
+    assert calls == [(old, old), (old, new)]
+
+
+def test_basic_auth_passwords_rotate_with_overlap(tmp_path: Path) -> None:
+    (tmp_path / "username").write_text("metacontroller\n")
+    (tmp_path / "password").write_text("old-password\nnew-password\n")
+    settings = Settings(
+        auth=AuthConfig(
+            basic_auth_username_file=str(tmp_path / "username"),
+            basic_auth_password_file=str(tmp_path / "password"),
+        )
+    )
+    client = _client(settings)
+    for password in ("old-password", "new-password"):
+        headers = _basic("metacontroller", password)
+        assert client.post("/foo/sync", json=REQUEST, headers=headers).status_code == 200
+    _refused(client.post("/foo/sync", json=REQUEST, headers=_basic("metacontroller", "other")))
+    (tmp_path / "username").write_text("one\ntwo\n")
+    with pytest.raises(SettingsError, match="one user name"):
+        load_credentials(settings.auth, {})

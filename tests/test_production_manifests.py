@@ -11,7 +11,9 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from hooks.cli import main
 from hooks.manifests import (
+    ACCEPTED_TOKENS_KEY,
     AUTH_SECRET,
     ETAG_CACHE,
     NAMESPACE,
@@ -21,7 +23,7 @@ from hooks.manifests import (
     endpoint_config,
 )
 from hooks.registry import CONTROLLERS
-from hooks.settings import ControllerConfig, Settings
+from hooks.settings import ControllerConfig, Settings, SettingsError
 from tests.goldens import KUBERNETES_VERSION
 
 ROOT = Path(__file__).parent.parent
@@ -49,7 +51,7 @@ def test_the_server_reads_its_credentials_and_certificate_from_the_mounted_secre
     config = Settings.model_validate(yaml.safe_load(objects["ConfigMap"]["data"]["config.yaml"]))
     mounts = _mounted(objects["Deployment"])
     token = Path(str(config.auth.bearer_token_file))
-    assert mounts[str(token.parent)] == AUTH_SECRET and token.name == "token"
+    assert mounts[str(token.parent)] == AUTH_SECRET and token.name == ACCEPTED_TOKENS_KEY
     cert, key = Path(str(config.tls.cert_file)), Path(str(config.tls.key_file))
     assert mounts[str(cert.parent)] == mounts[str(key.parent)] == TLS_SECRET
     assert (cert.name, key.name) == ("tls.crt", "tls.key")
@@ -104,19 +106,117 @@ def test_etag_cache_timeouts_are_set_together_or_not_at_all() -> None:
     assert "endpointConfigs" not in off["spec"]
 
 
-def test_a_plain_http_hook_url_renders_no_tls() -> None:
-    settings = Settings(hook_url="http://hooks.example.svc:8080")
+def test_a_plain_http_hook_url_without_auth_renders_no_tls_and_no_secret() -> None:
+    settings = Settings(hook_url="http://hooks.example.svc:8080", hook_auth="none")
     objects = _server(settings)
     config = yaml.safe_load(objects["ConfigMap"]["data"]["config.yaml"])
-    assert "tls" not in config and config["auth"]["bearerTokenFile"]
+    assert "tls" not in config and "auth" not in config
     (container,) = objects["Deployment"]["spec"]["template"]["spec"]["containers"]
     assert container["readinessProbe"]["httpGet"]["scheme"] == "HTTP"
-    assert TLS_SECRET not in _mounted(objects["Deployment"]).values()
+    assert _mounted(objects["Deployment"]) == {}
     assert objects["Service"]["spec"]["ports"][0]["port"] == 8080
-    entry = endpoint_config(settings.hook_url)
-    assert entry["host"] == "hooks.example.svc:8080" and "caBundle" not in entry
     for obj in objects.values():
         kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+    for name in CONTROLLERS:
+        (cc,) = all_manifests(settings)[f"metacontroller/{name}.yaml"]
+        assert "endpointConfigs" not in cc["spec"], "Metacontroller would wait for its Secrets"
+
+
+def _references(value: Any) -> set[tuple[str, str]]:
+    """Return every (Secret or ConfigMap name, key) an object refers to, as Metacontroller
+    resolves them before it starts a controller (`resolveFields`, pkg/hooks/endpoint_config.go)."""
+    found: set[tuple[str, str]] = set()
+    if isinstance(value, list):
+        for item in value:
+            found |= _references(item)
+    elif isinstance(value, dict):
+        for field, item in value.items():
+            if field in ("secretRef", "configMapRef"):
+                found.add((item["name"], item.get("key", "")))
+            else:
+                found |= _references(item)
+    return found
+
+
+@pytest.mark.parametrize(
+    "config,secrets",
+    [
+        pytest.param({}, {(AUTH_SECRET, "token"), (TLS_SECRET, "ca.crt")}, id="https-bearer"),
+        pytest.param({"hookAuth": "none"}, {(TLS_SECRET, "ca.crt")}, id="https-none"),
+        pytest.param({"hookUrl": "http://h.ns:8080", "hookAuth": "none"}, set(), id="http-none"),
+        pytest.param(
+            {"hookUrl": "http://h.ns:8080", "allowInsecureAuth": True},
+            {(AUTH_SECRET, "token")},
+            id="http-bearer-allowed",
+        ),
+    ],
+)
+def test_only_the_secrets_the_config_enables_are_referenced_and_mounted(
+    config: dict[str, Any], secrets: set[tuple[str, str]]
+) -> None:
+    settings = Settings.model_validate(config)
+    files = all_manifests(settings)
+    for name in CONTROLLERS:
+        (cc,) = files[f"metacontroller/{name}.yaml"]
+        assert _references(cc) == secrets
+    mounted = set(_mounted(_server(settings)["Deployment"]).values())
+    assert mounted == {secret for secret, _ in secrets}
+
+
+def test_auth_over_plain_http_is_refused_unless_allowed() -> None:
+    with pytest.raises(SettingsError, match="allowInsecureAuth: true"):
+        all_manifests(Settings(hook_url="http://hooks.example.svc:8080"))
+    with pytest.raises(SettingsError, match="https:// or http://"):
+        all_manifests(Settings(hook_url="hooks.example.svc:8080", hook_auth="none"))
+    allowed = Settings(hook_url="http://hooks.example.svc:8080", allow_insecure_auth=True)
+    entry = endpoint_config(allowed)
+    assert entry is not None
+    assert entry["host"] == "hooks.example.svc:8080" and "caBundle" not in entry
+
+
+def test_the_cli_refuses_auth_over_plain_http_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("hookUrl: http://hooks.example.svc:8080\n")
+    assert main(["manifests", "--config", str(config)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.splitlines()
+    assert line.startswith("kubehooks: hookUrl http://hooks.example.svc:8080 is plain HTTP")
+    assert "allowInsecureAuth: true" in line and "Traceback" not in captured.err
+    config.write_text("hookUrl: http://hooks.example.svc:8080\nallowInsecureAuth: true\n")
+    assert main(["manifests", "--config", str(config)]) == 0
+
+
+def test_a_token_rotation_renders_a_spec_change_and_leaves_the_server_alone() -> None:
+    """The README's rotation: switching `hookTokenKey` changes every CompositeController's spec.
+
+    Metacontroller rebuilds a controller, and so re-reads its Secrets, only when the spec
+    changes: `reconcileCompositeController` (pkg/controller/composite/metacontroller.go) keeps
+    the running controller while `apiequality.Semantic.DeepEqual(cc.Spec, pc.cc.Spec)`, so an
+    annotation is not enough. The server's objects must not change, or the apply would restart
+    it in the middle of the overlap.
+    """
+    before = all_manifests(Settings())
+    after = all_manifests(Settings(hook_token_key="token-2"))
+    for name in CONTROLLERS:
+        (old,) = before[f"metacontroller/{name}.yaml"]
+        (new,) = after[f"metacontroller/{name}.yaml"]
+        assert old["metadata"] == new["metadata"]
+        assert old["spec"] != new["spec"]
+        (endpoint,) = new["spec"]["endpointConfigs"]
+        assert endpoint["authorization"]["secretRef"]["key"] == "token-2"
+        assert _references(new) - _references(old) == {(AUTH_SECRET, "token-2")}
+    assert after["deploy/server.yaml"] == before["deploy/server.yaml"]
+
+
+def test_the_readme_rotates_with_overlap_and_a_spec_change() -> None:
+    section = (ROOT / "README.md").read_text().split("## Running in production", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    assert "kubectl annotate" not in section, "an annotation does not rebuild a controller"
+    assert ACCEPTED_TOKENS_KEY in section and "hookTokenKey" in section
+    assert "allowInsecureAuth" in section
 
 
 def _composite_controller_schema() -> dict[str, Any]:
@@ -130,8 +230,17 @@ def _composite_controller_schema() -> dict[str, Any]:
     not METACONTROLLER_CRD.exists(), reason="no CompositeController CRD fixture in this checkout"
 )
 @pytest.mark.parametrize("name", sorted(CONTROLLERS))
-def test_composite_controllers_fit_metacontrollers_crd(name: str) -> None:
-    (cc,) = all_manifests(Settings())[f"metacontroller/{name}.yaml"]
+@pytest.mark.parametrize(
+    "settings",
+    [
+        Settings(),
+        Settings(hook_token_key="token-2"),
+        Settings(hook_url="http://h.ns:8080", allow_insecure_auth=True),
+    ],
+    ids=["default", "rotated", "http-bearer"],
+)
+def test_composite_controllers_fit_metacontrollers_crd(name: str, settings: Settings) -> None:
+    (cc,) = all_manifests(settings)[f"metacontroller/{name}.yaml"]
     schema = _composite_controller_schema()
     jsonschema.Draft4Validator(schema).validate(cc)
     assert _pruned(cc, schema) == [], "the API server would silently drop these fields"
