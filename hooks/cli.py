@@ -65,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     manifests.add_argument("--config", help="YAML config file")
     manifests.add_argument("--out", help="write the repository layout under this folder instead")
     manifests.set_defaults(func=_manifests)
+
+    chart = commands.add_parser("chart", help="write the Helm chart, generated like manifests")
+    chart.add_argument(
+        "--out", default="deploy/helm/kubehooks", help="chart folder (default: %(default)s)"
+    )
+    chart.set_defaults(func=_chart)
     return parser
 
 
@@ -168,6 +174,14 @@ def _manifests(args: argparse.Namespace) -> int:
         target = root / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
+        print(f"wrote {target}")
+    return 0
+
+
+def _chart(args: argparse.Namespace) -> int:
+    from hooks.helm import write_chart
+
+    for target in write_chart(args.out):
         print(f"wrote {target}")
     return 0
 
