@@ -1,17 +1,40 @@
 # kubehooks hook server: slim, non-root, gunicorn.
-FROM python:3.11-slim AS build
+#
+# The base image is pinned by digest, so a rebuild gets the same Python and Debian. This is the
+# index (multi-platform) digest published for python:3.11-slim-bookworm on 2026-04-06, as read
+# from Docker Hub and quoted in public Dockerfiles. It was NOT checked against the registry when
+# it was written here (that machine had no registry access). Check or refresh it with
+#   docker buildx imagetools inspect python:3.11-slim-bookworm
+# and change BASE only (both stages use it). tests/test_dockerfile.py checks it stays a digest.
+ARG BASE=python:3.11-slim-bookworm@sha256:420310dd2ff7895895f0f1f9d15cae5a95dabceb8f1d6b9a23ef33c2c1c542c3
+
+FROM ${BASE} AS build
 WORKDIR /src
+RUN python -m venv /opt/kubehooks
+ENV PATH=/opt/kubehooks/bin:$PATH
+# Every dependency (and the build backend) at its locked version, each file checked against its
+# hash; regenerate requirements.lock as its header says when pyproject.toml's dependencies change.
+COPY requirements.lock ./
+RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY hooks ./hooks
-RUN pip install --no-cache-dir --prefix=/install .
+# The project alone: its dependencies and build backend are the locked ones installed above.
+RUN pip install --no-cache-dir --no-deps --no-build-isolation . \
+    && pip uninstall --yes setuptools wheel \
+    && pip check
 
-FROM python:3.11-slim
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
-COPY --from=build /install /usr/local
+FROM ${BASE}
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH=/opt/kubehooks/bin:$PATH
+# KUBEHOOKS_PORT: the port `kubehooks serve` listens on when no --port is given, and the port the
+# HEALTHCHECK below probes. Set it (docker run -e KUBEHOOKS_PORT=9000) rather than passing --port,
+# so that both agree. 8443 is the port of the shipped Deployment (deploy/server.yaml), which
+# serves HTTPS there; without a TLS config the server speaks plain HTTP on the same port.
+ENV KUBEHOOKS_PORT=8443
+COPY --from=build /opt/kubehooks /opt/kubehooks
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin kubehooks
 USER 10001:10001
-EXPOSE 8080
-# Plain HTTP by default; with TLS configured the same probe speaks HTTPS to the same port.
-HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD ["python", "-c", "import os,ssl,sys,urllib.request as u; p=os.environ.get('KUBEHOOKS_PORT','8080'); c=ssl._create_unverified_context(); ok=lambda s: u.urlopen(s+'://127.0.0.1:'+p+'/healthz', timeout=2, context=c).status == 200\ntry: sys.exit(0 if ok('http') else 1)\nexcept Exception: sys.exit(0 if ok('https') else 1)"]
+EXPOSE 8443
+# Plain HTTP first; with TLS configured the same probe speaks HTTPS to the same port.
+HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD ["python", "-c", "import os,ssl,sys,urllib.request as u; p=os.environ.get('KUBEHOOKS_PORT','8443'); c=ssl._create_unverified_context(); ok=lambda s: u.urlopen(s+'://127.0.0.1:'+p+'/healthz', timeout=2, context=c).status == 200\ntry: sys.exit(0 if ok('http') else 1)\nexcept Exception: sys.exit(0 if ok('https') else 1)"]
 ENTRYPOINT ["kubehooks"]
-CMD ["serve", "--host", "0.0.0.0", "--port", "8080"]
+CMD ["serve", "--host", "0.0.0.0"]
