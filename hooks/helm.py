@@ -284,6 +284,14 @@ def _deployment_spec(marks: _Marks, spec: Manifest) -> Manifest:
         marks.optional(pod, key, path)
     annotations: Manifest = {
         "checksum/config": marks.value('include "kubehooks.config" . | sha256sum | quote'),
+        # The server reads its Secrets at start: a token or certificate given in the values
+        # restarts it when it changes (a rotation's first and last steps).
+        marks.open("with and .Values.auth.create .Values.auth.tokens"): None,
+        "checksum/auth": marks.value("toJson . | sha256sum | quote"),
+        marks.close(): None,
+        marks.open("with and .Values.tls.create .Values.tls.cert"): None,
+        "checksum/tls": marks.value("sha256sum . | quote"),
+        marks.close(): None,
         marks.open("with .Values.podAnnotations"): None,
         marks.splice("toYaml ."): None,
         marks.close(): None,

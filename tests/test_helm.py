@@ -174,7 +174,12 @@ def _set_aside_chart_only(obj: Obj, values: Obj) -> Obj:
     assert spec.pop("replicas") == values["replicaCount"]
     pod = spec["template"]["spec"]
     annotations = spec["template"]["metadata"].pop("annotations")
-    assert set(annotations) == {"checksum/config", *values["podAnnotations"]}
+    expected = {"checksum/config", *values["podAnnotations"]}
+    if values["auth"]["create"] and values["auth"]["tokens"]:
+        expected.add("checksum/auth")
+    if values["tls"]["create"] and values["tls"]["cert"]:
+        expected.add("checksum/tls")
+    assert set(annotations) == expected
     for key in DEPLOYMENT_ONLY:
         assert pod.pop(key, None) == (values[key] or None), key
     (container,) = pod["containers"]
