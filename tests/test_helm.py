@@ -47,6 +47,8 @@ CASES = [None, *values_files()]
 CASE_IDS = ["defaults", *(path.stem for path in values_files())]
 
 Obj = dict[str, Any]
+needs_helm = pytest.mark.helm
+"""Runs the helm CLI (tests/helm/install.sh builds it once); `-m "not helm"` skips these."""
 
 
 # --- the committed chart is the generated one -------------------------------------------------
@@ -100,11 +102,13 @@ def _values(case: Path | None) -> tuple[Path, ...]:
     return () if case is None else (case,)
 
 
+@needs_helm
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_helm_lint_is_clean(case: Path | None) -> None:
     lint(*_values(case))
 
 
+@needs_helm
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_every_rendered_object_passes_strict_schema_validation(case: Path | None) -> None:
     objects = template(*_values(case), crds=True)
@@ -226,6 +230,7 @@ def _secret_names_as_manifests(objects: list[Obj], values: Obj) -> list[Obj]:
     return loaded
 
 
+@needs_helm
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_helm_renders_what_kubehooks_manifests_renders(case: Path | None) -> None:
     values = _effective_values(case)
@@ -257,6 +262,7 @@ def test_helm_renders_what_kubehooks_manifests_renders(case: Path | None) -> Non
         assert actual[key] == obj, key
 
 
+@needs_helm
 def test_with_default_values_the_deployment_is_the_manifests_one() -> None:
     (rendered,) = [obj for obj in template() if obj["kind"] == "Deployment"]
     (manifest,) = [
@@ -279,6 +285,7 @@ def _secrets(*sets: str, case: Path | None = None) -> dict[str, Obj]:
     }
 
 
+@needs_helm
 def test_no_secret_is_rendered_unless_asked() -> None:
     assert _secrets() == {}
     assert (
@@ -292,6 +299,7 @@ def test_no_secret_is_rendered_unless_asked() -> None:
     )
 
 
+@needs_helm
 def test_the_auth_secret_holds_every_token_and_the_accepted_list() -> None:
     case = Path(__file__).parent / "helm" / "values" / "created-secrets.yaml"
     secret = _secrets(case=case)[AUTH_SECRET]
@@ -303,6 +311,7 @@ def test_the_auth_secret_holds_every_token_and_the_accepted_list() -> None:
     kubernetes_validate.validate(secret, KUBERNETES_VERSION, strict=True)
 
 
+@needs_helm
 def test_a_created_auth_secret_without_tokens_gets_a_random_one() -> None:
     first = _secrets("auth.create=true")[AUTH_SECRET]["stringData"]
     second = _secrets("auth.create=true")[AUTH_SECRET]["stringData"]
@@ -319,6 +328,7 @@ def _public_key_matches(cert: x509.Certificate, key_pem: bytes) -> bool:
     return bool(key.public_key().public_numbers() == cert.public_key().public_numbers())  # type: ignore[union-attr]
 
 
+@needs_helm
 def test_a_created_tls_secret_is_signed_by_its_ca_for_the_hook_host() -> None:
     import base64
 
@@ -343,6 +353,7 @@ def test_a_created_tls_secret_is_signed_by_its_ca_for_the_hook_host() -> None:
     assert _public_key_matches(cert, data["tls.key"])
 
 
+@needs_helm
 def test_a_given_certificate_is_used_as_is() -> None:
     rendered = _secrets("tls.create=true", "tls.cert=CERT", "tls.key=KEY")[TLS_SECRET]
     import base64
@@ -354,6 +365,7 @@ def test_a_given_certificate_is_used_as_is() -> None:
 # --- what the chart refuses, in one line ------------------------------------------------------
 
 
+@needs_helm
 @pytest.mark.parametrize(
     "sets,message",
     [
@@ -374,6 +386,7 @@ def test_the_chart_refuses_what_manifests_refuse(sets: tuple[str, ...], message:
     assert message in str(raised.value)
 
 
+@needs_helm
 def test_the_chart_states_the_minimum_kubernetes_version() -> None:
     chart = yaml.safe_load(FILES["Chart.yaml"])
     assert chart["kubeVersion"] == ">=1.29.0-0"
@@ -382,6 +395,7 @@ def test_the_chart_states_the_minimum_kubernetes_version() -> None:
         template(kube_version="1.28.9")
 
 
+@needs_helm
 def test_each_rotation_step_changes_only_what_it_must() -> None:
     """The three upgrades of docs/helm.md: add a token, send it, drop the old one."""
 

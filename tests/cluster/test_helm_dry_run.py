@@ -17,7 +17,7 @@ from tests.cluster.artefacts import CrdInstall
 from tests.cluster.kube import Kube
 from tests.helm.chart import template, values_files
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.helm]
 
 CASES = [None, *values_files()]
 CASE_IDS = ["defaults", *(path.stem for path in values_files())]

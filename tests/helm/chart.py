@@ -44,14 +44,21 @@ def _environment() -> dict[str, str]:
 @functools.cache
 def helm_binary() -> Path:
     """Build helm (once per machine, cached under ~/.cache/kubehooks) and return its path."""
-    proc = subprocess.run(
-        ["bash", str(INSTALL_SH)],
-        stdout=subprocess.PIPE,
-        stderr=None,  # build progress goes straight to our stderr
-        text=True,
-        check=True,
-        env=_environment(),
-    )
+    env = _environment()
+    try:
+        proc = subprocess.run(
+            ["bash", str(INSTALL_SH)],
+            stdout=subprocess.PIPE,
+            stderr=None,  # build progress goes straight to our stderr
+            text=True,
+            check=True,
+            env=env,
+        )
+    except subprocess.CalledProcessError as err:
+        has_go = shutil.which("go", path=env.get("PATH")) is not None
+        hint = "its output is above" if has_go else "install Go >= 1.26 to build helm"
+        message = f"tests/helm/install.sh exited with {err.returncode}: {hint}"
+        raise HelmError(f'{message} (or deselect these tests: -m "not helm")') from err
     return Path(proc.stdout.strip().splitlines()[-1])
 
 
