@@ -22,7 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from hooks.cli import main
-from hooks.helm import CHART_DIR, SCHEMA_KEYS, render_chart
+from hooks.helm import CHART_DIR, render_chart, shared_keys
 from hooks.manifests import ACCEPTED_TOKENS_KEY, AUTH_SECRET, TLS_SECRET, all_manifests
 from hooks.settings import Settings
 from tests.goldens import KUBERNETES_VERSION
@@ -91,8 +91,7 @@ def test_the_values_schema_is_the_settings_schema_for_shared_keys() -> None:
     for bad in ({"limits": {"maxInFlite": 3}}, {"hookTokenKey": "a/b"}, {"hookAuth": "basic"}):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.Draft202012Validator(schema).validate({**defaults, **bad})
-    shared = {Settings.model_fields[name].alias or name for name in SCHEMA_KEYS}
-    Settings.model_validate({key: defaults[key] for key in shared})
+    Settings.model_validate({key: defaults[key] for key in shared_keys() if defaults[key] != ""})
 
 
 # --- helm lint and helm template --------------------------------------------------------------
@@ -142,11 +141,7 @@ def _effective_values(case: Path | None) -> Obj:
 
 def _settings(values: Obj) -> Settings:
     """Return the Settings that `kubehooks manifests` would be given for these values."""
-    config = {
-        alias: values[alias]
-        for alias in (Settings.model_fields[name].alias or name for name in SCHEMA_KEYS)
-        if alias in values
-    }
+    config = {key: values[key] for key in shared_keys() if key in values}
     if not config.get("hookUrl"):
         config.pop("hookUrl", None)  # the default names the Service in namespace kubehooks
     return Settings.model_validate(config)
