@@ -230,6 +230,8 @@ def server_objects(settings: Settings) -> list[Manifest]:
         # Pinned: by default gunicorn starts one worker per CPU of the node, not of the Pod.
         "args": [
             "serve",
+            "--host",
+            "0.0.0.0",
             "--port",
             str(port),
             "--workers",
