@@ -122,6 +122,9 @@ def _parser() -> argparse.ArgumentParser:
     manifests = commands.add_parser("manifests", help="print CRDs, CompositeControllers, deploy")
     manifests.add_argument("--config", help="YAML config file")
     manifests.add_argument("--out", help="write the repository layout under this folder instead")
+    manifests.add_argument(
+        "--image", help="the server's image (default: the config's `image`, else kubehooks:VERSION)"
+    )
     manifests.set_defaults(func=_manifests)
     return parser
 
@@ -301,6 +304,8 @@ def _read_json(path: Path) -> Any:
 def _manifests(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     bind_enabled(settings)  # refuse what `serve` would refuse: unknown controllers, bad options
+    if args.image:
+        settings = settings.model_copy(update={"image": args.image})
     if not args.out:
         sys.stdout.write(render_stream(settings))
         return 0

@@ -128,6 +128,9 @@ class Settings(_Config):
     """Answer 200s with an ETag (a hash of the request) and a matching If-None-Match with 304."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     """Any case in the file, as in KUBEHOOKS_LOG_LEVEL."""
+    image: str = Field(default="kubehooks:0.1.0", min_length=1)
+    """The server's image in the rendered Deployment (`kubehooks manifests`; `--image` too), so
+    that re-rendering keeps a registry's image instead of undoing a `kustomize edit`."""
     hook_url: str = "https://kubehooks.kubehooks.svc"
     """Base URL Metacontroller calls; rendered into the CompositeControllers."""
     hook_auth: Literal["bearer", "none"] = "bearer"

@@ -236,3 +236,15 @@ def test_version_and_bad_numbers(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as done:
         main(["serve", "--workers", "-3"])
     assert done.value.code == 2 and "must be 1 or more" in capsys.readouterr().err
+
+
+def test_manifests_keep_the_users_image(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def image(argv: list[str]) -> str:
+        assert main(["manifests", *argv]) == 0
+        docs = list(yaml.safe_load_all(capsys.readouterr().out))
+        (deployment,) = [doc for doc in docs if doc and doc["kind"] == "Deployment"]
+        return str(deployment["spec"]["template"]["spec"]["containers"][0]["image"])
+
+    config = _bad_config(tmp_path, "image: registry.local/kubehooks:1.2\n")
+    assert image(["--config", config]) == "registry.local/kubehooks:1.2"
+    assert image(["--config", config, "--image", "other/kubehooks:2"]) == "other/kubehooks:2"
