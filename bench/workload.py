@@ -13,12 +13,18 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from hooks.registry import CONTROLLERS
+from hooks.builders.meta import POD
+from hooks.contract import SyncRequest
+from hooks.controllers.podcluster import TEMPLATE_HASH
+from hooks.registry import CONTROLLERS, bind_enabled
+from hooks.runtime import run_sync
+from hooks.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -125,6 +131,15 @@ def podcluster_parent(replicas: int) -> dict[str, Any]:
     }
 
 
+@cache
+def _podcluster_template_hash() -> str:
+    """Return the template hash the controller gives the scaling parent's Pods (all up to date)."""
+    bound = bind_enabled(Settings())["podcluster"]
+    request = SyncRequest(parent=podcluster_parent(1), children={POD: {}})
+    (pod,) = run_sync(bound, request, now=datetime(2026, 1, 15, 10, tzinfo=UTC)).children
+    return str(pod["metadata"]["annotations"][TEMPLATE_HASH])
+
+
 def realistic_pod(ordinal: int) -> dict[str, Any]:
     """Return Pod `<parent>-<ordinal>` as the API server returns a running, Ready Pod.
 
@@ -157,10 +172,16 @@ def realistic_pod(ordinal: int) -> dict[str, Any]:
             "requests": {"cpu": "250m", "memory": "256Mi"},
         },
     }
+    template_hash = {TEMPLATE_HASH: _podcluster_template_hash()}
     applied = {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"labels": labels, "name": name, "namespace": SCALING_NAMESPACE},
+        "metadata": {
+            "annotations": template_hash,
+            "labels": labels,
+            "name": name,
+            "namespace": SCALING_NAMESPACE,
+        },
         "spec": {
             "containers": [container],
             "hostname": name,
@@ -179,6 +200,7 @@ def realistic_pod(ordinal: int) -> dict[str, Any]:
         "kind": "Pod",
         "metadata": {
             "annotations": {
+                **template_hash,
                 "kubectl.kubernetes.io/default-container": "main",
                 "metacontroller.k8s.io/last-applied-configuration": json.dumps(
                     applied, separators=(",", ":"), sort_keys=True

@@ -16,11 +16,18 @@ from typing import Any
 import orjson
 import yaml
 
+import hooks
 from hooks.contract import SyncRequest
+from hooks.errors import InvalidSpec
 from hooks.manifests import dump_yaml, render_files, render_stream
-from hooks.registry import bind_enabled, controller_for_kind
-from hooks.runtime import run_sync
-from hooks.settings import SettingsError, load_settings
+from hooks.registry import UnknownController, bind_enabled, controller_for_kind
+from hooks.runtime import BoundController, run_sync
+from hooks.settings import Settings, SettingsError, load_settings
+
+EXIT_USAGE = 2
+"""A user's mistake (arguments, files, configuration): one line on stderr, never a traceback."""
+EXIT_REFUSED = 1
+"""`render`: the hook refused the spec (the answer is still printed) or a replay differs."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -30,40 +37,94 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.func(args)
         return result
-    except (SettingsError, RenderError, ValueError) as err:
+    except OSError as err:
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"kubehooks: {where}{err.strerror or err}", file=sys.stderr)
+    except (SettingsError, RenderError, UnknownController, ValueError) as err:
         print(f"kubehooks: {err}", file=sys.stderr)
-        return 2
+    return EXIT_USAGE
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = _positive(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"not a TCP port: {value}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kubehooks", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"kubehooks {hooks.__version__}")
     commands = parser.add_subparsers(required=True, dest="command")
 
     serve = commands.add_parser("serve", help="serve the hooks with gunicorn (no cluster needed)")
-    serve.add_argument("--host", default=os.environ.get("KUBEHOOKS_HOST", "0.0.0.0"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("KUBEHOOKS_PORT", "8080")))
+    serve.add_argument(
+        "--host",
+        default=os.environ.get("KUBEHOOKS_HOST", "127.0.0.1"),
+        help="address to listen on (default: $KUBEHOOKS_HOST or 127.0.0.1, this machine only; "
+        "0.0.0.0 in a container)",
+    )
+    serve.add_argument(
+        "--port",
+        type=_port,
+        default=_port(os.environ.get("KUBEHOOKS_PORT", "8080")),
+        help="TCP port (default: $KUBEHOOKS_PORT or 8080)",
+    )
     serve.add_argument("--config", help="YAML config file (default: $KUBEHOOKS_CONFIG)")
-    serve.add_argument("--workers", type=int, default=None, help="worker processes (default: CPUs)")
+    serve.add_argument(
+        "--workers", type=_positive, default=None, help="worker processes (default: CPUs)"
+    )
     serve.add_argument(
         "--threads",
-        type=int,
-        default=int(os.environ.get("KUBEHOOKS_THREADS", "0")) or None,
-        help="threads per worker (default: 1, sync workers; more gives gthread workers, which "
-        "keep connections alive: worth it with TLS)",
+        type=_positive,
+        default=_positive(os.environ["KUBEHOOKS_THREADS"])
+        if os.environ.get("KUBEHOOKS_THREADS")
+        else None,
+        help="threads per worker (default: $KUBEHOOKS_THREADS, else 1 over HTTP (sync workers) "
+        "and 8 over HTTPS (gthread workers, which keep connections alive))",
     )
     serve.set_defaults(func=_serve)
 
-    render = commands.add_parser("render", help="run a controller offline on a parent")
+    render = commands.add_parser(
+        "render",
+        help="run a controller offline on a parent (exit 1 when the hook refuses its spec)",
+    )
     render.add_argument("-f", "--filename", required=True, help="parent YAML or JSON ('-': stdin)")
-    render.add_argument("--observed", help="YAML stream of observed children")
-    render.add_argument("-o", "--output", choices=("yaml", "json"), default="yaml")
+    render.add_argument(
+        "--observed",
+        help="YAML stream of observed children, or a previous answer of render (its children)",
+    )
+    render.add_argument(
+        "-o", "--output", choices=("yaml", "json"), default="yaml", help="default: yaml"
+    )
     render.add_argument("--config", help="YAML config file")
     render.add_argument("--now", help="RFC 3339 time to render at (default: now)")
     render.set_defaults(func=_render)
 
+    replay = commands.add_parser(
+        "replay",
+        help="answer a golden case (request.json, with case.json's hook, now and config) and "
+        "compare with its response.json (exit 1 when they differ)",
+    )
+    replay.add_argument("case", help="a folder such as tests/fixtures/foo/fresh-parent")
+    replay.set_defaults(func=_replay)
+
     manifests = commands.add_parser("manifests", help="print CRDs, CompositeControllers, deploy")
     manifests.add_argument("--config", help="YAML config file")
     manifests.add_argument("--out", help="write the repository layout under this folder instead")
+    manifests.add_argument(
+        "--image", help="the server's image (default: the config's `image`, else kubehooks:VERSION)"
+    )
     manifests.set_defaults(func=_manifests)
 
     chart = commands.add_parser("chart", help="write the Helm chart, generated like manifests")
@@ -141,31 +202,116 @@ def _render(args: argparse.Namespace) -> int:
     if len(parents) != 1 or not isinstance(parents[0], dict):
         raise RenderError(f"{args.filename}: expected exactly one parent object")
     parent = parents[0]
-    controller = controller_for_kind(str(parent.get("kind", "")))
-    bound = bind_enabled(settings.model_copy(update={"enabled": None}))[controller.name]
+    if "kind" not in parent and isinstance(parent.get("parent"), dict):
+        raise RenderError(
+            f"{args.filename} is a hook request, not a parent: render its parent, or replay a "
+            "golden case with `kubehooks replay CASE_DIR`"
+        )
+    bound = _bound_for(parent, settings)
+    controller = bound.controller
     meta = parent.setdefault("metadata", {})
     meta.setdefault("namespace", "default")
     meta.setdefault("generation", 1)
     children: dict[str, dict[str, Any]] = {child.key: {} for child in controller.children}
-    for obj in _load_documents(args.observed) if args.observed else []:
+    for obj in _observed_documents(args.observed) if args.observed else []:
         key = f"{obj.get('kind')}.{obj.get('apiVersion')}"
         if key not in children:
-            raise RenderError(f"{controller.name} has no children of type {key}")
+            raise RenderError(
+                f"{controller.name} has no children of type {obj.get('kind')} "
+                f"{obj.get('apiVersion')} (its children: {', '.join(sorted(children))})"
+            )
         obj_meta = obj.get("metadata") or {}
         namespace = obj_meta.get("namespace") or meta["namespace"]
         children[key][f"{namespace}/{obj_meta.get('name')}"] = obj
     now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
+    refusals: list[InvalidSpec] = []
     request = SyncRequest(parent=parent, children=children)
-    answer = run_sync(bound, request, now=now).to_wire()
+    answer = run_sync(bound, request, now=now, on_invalid_spec=refusals.append).to_wire()
     if args.output == "json":
         sys.stdout.write(orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
         sys.stdout.write(dump_yaml([answer]))
+    for refusal in refusals:
+        print(
+            f"kubehooks: the hook refused the spec ({refusal.reason}): {refusal}", file=sys.stderr
+        )
+    return EXIT_REFUSED if refusals else 0
+
+
+def _bound_for(parent: dict[str, Any], settings: Settings) -> BoundController:
+    """Return the enabled controller of a parent's kind, refusing another apiVersion."""
+    kind = parent.get("kind")
+    if not isinstance(kind, str) or not kind:
+        raise RenderError("the parent has no kind")
+    controller = controller_for_kind(kind)
+    if parent.get("apiVersion") != controller.kind.api_version:
+        raise RenderError(
+            f"{kind} has apiVersion {parent.get('apiVersion')!r}; kubehooks serves "
+            f"{controller.kind.api_version}"
+        )
+    enabled = bind_enabled(settings)
+    if controller.name not in enabled:
+        raise RenderError(
+            f"controller {controller.name} is not enabled by the configuration "
+            f"(enabled: {', '.join(enabled) or 'none'})"
+        )
+    return enabled[controller.name]
+
+
+def _observed_documents(path: str) -> list[Any]:
+    """Return observed children: a stream of objects, or the children of render's own answer."""
+    objects: list[Any] = []
+    for doc in _load_documents(path):
+        if isinstance(doc, dict) and "kind" not in doc and isinstance(doc.get("children"), list):
+            objects.extend(doc["children"])
+        elif isinstance(doc, dict):
+            objects.append(doc)
+        else:
+            raise RenderError(f"{path}: every document must be an object")
+    return objects
+
+
+def _replay(args: argparse.Namespace) -> int:
+    """Answer a golden case exactly as the golden tests do: its hook, its clock, its config."""
+    folder = Path(args.case)
+    case = _read_json(folder / "case.json")
+    body = (folder / "request.json").read_bytes()
+    expected = _read_json(folder / "response.json")
+    config = Settings.model_validate(case.get("config", {}))
+    now = datetime.fromisoformat(str(case["now"]).replace("Z", "+00:00"))
+    controller = folder.parent.name
+    from hooks.server import create_app  # imported late: see _metrics_dir
+
+    app = create_app(config, clock=lambda: now)
+    reply = app.test_client().post(
+        f"/{controller}/{case.get('hook', 'sync')}",
+        data=body,
+        content_type="application/json",
+    )
+    answer = reply.get_json()
+    sys.stdout.write(orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode() + "\n")
+    if reply.status_code != 200 or answer != expected:
+        print(
+            f"kubehooks: {folder}: the answer ({reply.status_code}) differs from response.json",
+            file=sys.stderr,
+        )
+        return EXIT_REFUSED
+    print(f"kubehooks: {folder}: the answer equals response.json", file=sys.stderr)
     return 0
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as err:
+        raise RenderError(f"{path}: not JSON: {err}") from None
 
 
 def _manifests(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
+    bind_enabled(settings)  # refuse what `serve` would refuse: unknown controllers, bad options
+    if args.image:
+        settings = settings.model_copy(update={"image": args.image})
     if not args.out:
         sys.stdout.write(render_stream(settings))
         return 0

@@ -27,7 +27,6 @@ from hooks.manifests import (
     ACCEPTED_TOKENS_KEY,
     APP,
     AUTH_SECRET,
-    IMAGE,
     PORT,
     SECRETS_DIR,
     TLS_PORT,
@@ -49,6 +48,8 @@ SERVER_KEYS = ("enabled", "log_level", "auth", "tls")
 """Settings the chart writes into the server's config itself (auth and tls: mounted Secrets)."""
 RENDER_KEYS = ("hook_url", "hook_auth", "hook_token_key", "allow_insecure_auth")
 """Settings that shape the rendered objects only; the server never reads them."""
+CHART_KEYS = ("image",)
+"""Settings the chart takes in values of its own shape (image: repository, tag, digest)."""
 DOCUMENTED_KEYS = ("controllers", "policy", "limits", "etag")
 """Passed-on settings values.yaml explains; any other gets its default, uncommented."""
 
@@ -65,7 +66,7 @@ def passed_on_keys() -> list[str]:
     Every Settings field the chart does not handle itself, so a new setting reaches the server
     (and the values, and their schema) without a change here.
     """
-    handled = set(SERVER_KEYS) | set(RENDER_KEYS)
+    handled = set(SERVER_KEYS) | set(RENDER_KEYS) | set(CHART_KEYS)
     return [_alias(name) for name in Settings.model_fields if name not in handled]
 
 
@@ -175,6 +176,12 @@ class _Marks:
         return line
 
 
+def _default_image() -> tuple[str, str]:
+    """Return the repository and tag of the image `kubehooks manifests` renders by default."""
+    repository, tag = Settings().image.rsplit(":", 1)
+    return repository, tag
+
+
 def _full_settings() -> Settings:
     """Every option on: https, a bearer token. The chart removes what values turn off."""
     return Settings()
@@ -234,8 +241,8 @@ def _deployment_spec(marks: _Marks, spec: Manifest) -> Manifest:
     pod = dict(template["spec"])
     (container,) = pod["containers"]
     container = dict(container)
-    if container["image"] != IMAGE:
-        raise AssertionError("the manifests' image changed: update hooks/helm.py")
+    if container["image"] != _full_settings().image:
+        raise AssertionError("the manifests' image is no longer the config's: update hooks/helm.py")
     port_name = marks.value('include "kubehooks.portName" .')
     args = list(container["args"])
     args[args.index("--port") + 1] = marks.value('include "kubehooks.containerPort" . | quote')
@@ -623,7 +630,7 @@ The server starts once the TLS Secret {{ include "kubehooks.tlsSecret" . }} exis
 
 def _values() -> str:
     """Return values.yaml: defaults equal to `kubehooks manifests` with no config file."""
-    repository, tag = IMAGE.rsplit(":", 1)
+    repository, tag = _default_image()
     (server,) = [o for o in server_objects(_full_settings()) if o["kind"] == "Deployment"]
     (container,) = server["spec"]["template"]["spec"]["containers"]
     args = container["args"]
@@ -715,7 +722,7 @@ def _chart_yaml() -> str:
         "description": "Kubernetes operators as Python functions, served as Metacontroller hooks",
         "type": "application",
         "version": __version__,
-        "appVersion": IMAGE.rsplit(":", 1)[1],
+        "appVersion": _default_image()[1],
         "kubeVersion": f">={MIN_KUBERNETES}.0-0",
         "keywords": ["metacontroller", "operator", "webhook"],
     }

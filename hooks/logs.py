@@ -50,7 +50,7 @@ class JsonFormatter(logging.Formatter):
         """Return the JSON line of one log entry (what `format` makes of a record)."""
         second = int(created)
         if second != self._second:  # formatted once a second, not once a line
-            self._time = time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(created))
+            self._time = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created))
             self._second = second
         entry: dict[str, Any] = {
             "time": self._time,

@@ -25,7 +25,6 @@ from hooks.settings import ControllerConfig, Settings, SettingsError
 
 NAMESPACE = "kubehooks"
 APP = "kubehooks"
-IMAGE = "kubehooks:0.1.0"
 PORT = 8080
 TLS_PORT = 8443
 HOOK_TIMEOUT = "10s"
@@ -226,10 +225,12 @@ def server_objects(settings: Settings) -> list[Manifest]:
     scheme = "HTTPS" if tls else "HTTP"
     container = {
         "name": "hooks",
-        "image": IMAGE,
+        "image": settings.image,
         # Pinned: by default gunicorn starts one worker per CPU of the node, not of the Pod.
         "args": [
             "serve",
+            "--host",
+            "0.0.0.0",
             "--port",
             str(port),
             "--workers",

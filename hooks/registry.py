@@ -120,4 +120,5 @@ def controller_for_kind(kind: str) -> Controller:
     for controller in CONTROLLERS.values():
         if controller.kind.kind == kind:
             return controller
-    raise UnknownController(f"no controller handles kind {kind!r}")
+    kinds = ", ".join(sorted(controller.kind.kind for controller in CONTROLLERS.values()))
+    raise UnknownController(f"no controller handles kind {kind!r} (kinds served: {kinds})")

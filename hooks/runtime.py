@@ -28,7 +28,7 @@ from hooks.contract import (
 from hooks.controller import Controller, FinalizeRequest, HookRequest, ParentMeta
 from hooks.errors import HookError, InvalidSpec, PolicyViolation
 from hooks.policy import SecurityPolicy, VettedContainers, check_child
-from hooks.settings import ControllerConfig, Limits
+from hooks.settings import ControllerConfig, Limits, SettingsError, describe_config_error
 
 
 class ControllerBug(HookError):
@@ -60,7 +60,11 @@ def bind(
     controller: Controller, config: ControllerConfig, policy: SecurityPolicy, limits: Limits
 ) -> BoundController:
     """Validate a controller's options once, at start-up (a bad config refuses to start)."""
-    options = controller.options.model_validate(config.options)
+    try:
+        options = controller.options.model_validate(config.options)
+    except ValidationError as err:
+        where = ("controllers", controller.name, "options")
+        raise SettingsError(f"invalid configuration: {describe_config_error(err, where)}") from None
     return BoundController(controller, config, options, policy, limits)
 
 

@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from hooks.contract import LabelSelector
@@ -120,6 +127,10 @@ class Settings(_Config):
     etag: bool = True
     """Answer 200s with an ETag (a hash of the request) and a matching If-None-Match with 304."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Any case in the file, as in KUBEHOOKS_LOG_LEVEL."""
+    image: str = Field(default="kubehooks:0.1.0", min_length=1)
+    """The server's image in the rendered Deployment (`kubehooks manifests`; `--image` too), so
+    that re-rendering keeps a registry's image instead of undoing a `kustomize edit`."""
     hook_url: str = "https://kubehooks.kubehooks.svc"
     """Base URL Metacontroller calls; rendered into the CompositeControllers."""
     hook_auth: Literal["bearer", "none"] = "bearer"
@@ -131,6 +142,11 @@ class Settings(_Config):
     allow_insecure_auth: bool = False
     """Render `hookAuth` over an `http://` hookUrl anyway, e.g. behind a mesh that encrypts
     Pod traffic; otherwise `kubehooks manifests` refuses, as the token would cross in clear."""
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     def controller(self, name: str) -> ControllerConfig:
         """Return one controller's settings, defaults when the file says nothing of it."""
@@ -171,4 +187,27 @@ def load_settings(
     try:
         return Settings.model_validate(data)
     except ValidationError as err:
-        raise SettingsError(f"invalid configuration: {err}") from err
+        raise SettingsError(f"invalid configuration: {describe_config_error(err)}") from None
+
+
+_HINTS = {
+    ("auth", "bearerToken"): "name a file with bearerTokenFile, or set KUBEHOOKS_BEARER_TOKEN",
+    ("auth", "basicAuthPassword"): "name a file with basicAuthPasswordFile, or set "
+    "KUBEHOOKS_BASIC_AUTH_PASSWORD",
+}
+"""Secrets never live in the config file: a likely mistake gets the way that works."""
+
+
+def describe_config_error(err: ValidationError, prefix: tuple[str, ...] = ()) -> str:
+    """Return `path.to.key: message; ...`, without pydantic's input echo and URL.
+
+    The input is left out on purpose: a misplaced secret must not be printed to a log.
+    """
+    parts = []
+    for item in err.errors():
+        loc = (*prefix, *(str(part) for part in item["loc"]))
+        message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
+        hint = _HINTS.get((loc[-2], loc[-1])) if len(loc) >= 2 else None
+        where = ".".join(loc) or "(top level)"
+        parts.append(f"{where}: {message}" + (f" ({hint})" if hint else ""))
+    return "; ".join(parts)

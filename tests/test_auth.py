@@ -127,16 +127,20 @@ def test_token_file_is_read_and_trimmed_as_metacontroller_trims_it(tmp_path: Pat
     _refused(client.post("/foo/sync", json=REQUEST, headers=_bearer("env-is-ignored")))
 
 
-def test_basic_auth_from_files(tmp_path: Path) -> None:
+def _basic_auth_settings(tmp_path: Path, passwords: str) -> Settings:
+    """Return settings reading user `metacontroller` and these passwords from files."""
     (tmp_path / "username").write_text("metacontroller\n")
-    (tmp_path / "password").write_text("pa:ss wörd\n")
-    settings = Settings(
+    (tmp_path / "password").write_text(passwords)
+    return Settings(
         auth=AuthConfig(
             basic_auth_username_file=str(tmp_path / "username"),
             basic_auth_password_file=str(tmp_path / "password"),
         )
     )
-    client = _client(settings)
+
+
+def test_basic_auth_from_files(tmp_path: Path) -> None:
+    client = _client(_basic_auth_settings(tmp_path, "pa:ss wörd\n"))
     ok = client.post("/foo/sync", json=REQUEST, headers=_basic("metacontroller", "pa:ss wörd"))
     assert ok.status_code == 200
     wrong = client.post("/foo/sync", json=REQUEST, headers=_basic("metacontroller", "pa:ss"))
@@ -252,14 +256,7 @@ def test_every_accepted_token_is_compared_even_after_a_match(
 
 
 def test_basic_auth_passwords_rotate_with_overlap(tmp_path: Path) -> None:
-    (tmp_path / "username").write_text("metacontroller\n")
-    (tmp_path / "password").write_text("old-password\nnew-password\n")
-    settings = Settings(
-        auth=AuthConfig(
-            basic_auth_username_file=str(tmp_path / "username"),
-            basic_auth_password_file=str(tmp_path / "password"),
-        )
-    )
+    settings = _basic_auth_settings(tmp_path, "old-password\nnew-password\n")
     client = _client(settings)
     for password in ("old-password", "new-password"):
         headers = _basic("metacontroller", password)

@@ -193,8 +193,18 @@ def sync(request: Request) -> SyncResponse:
 
 
 def pending(context: Context) -> Outcome:
-    """Nothing has run yet: resolve both ends (an unknown one is a spec error) and precheck."""
-    source, dest = _endpoints(context.request)
+    """Nothing has run yet: resolve both ends and precheck.
+
+    An instance ID the server's table does not name yet leaves the migration Pending, saying
+    so, and it goes on by itself once the table names it (the phase machine resyncs Pending).
+    """
+    try:
+        source, dest = _endpoints(context.request)
+    except InvalidSpec as err:
+        if err.reason != REASON_UNKNOWN_INSTANCE:
+            raise
+        message = f"{err.message}; waiting for it to be added"
+        return Outcome.stay(context.kept(), REASON_UNKNOWN_INSTANCE, message)
     return Outcome.move(
         PRECHECK,
         "PrecheckStarting",
@@ -319,6 +329,9 @@ def redismigration_job(request: Request, role: str) -> KubeObject:
     )
 
 
+REASON_UNKNOWN_INSTANCE = "UnknownInstance"
+
+
 def _endpoints(request: Request) -> tuple[Endpoint, Endpoint]:
     spec, table = request.spec, request.options.instances
     return _resolve("source", spec.source, table), _resolve("dest", spec.dest, table)
@@ -333,7 +346,7 @@ def _resolve(field: str, value: str, table: dict[str, str]) -> Endpoint:
         raise InvalidSpec(
             f"spec.{field}: {value!r} is neither an instance ID of the server's table "
             f"(known: {known}) nor host:port",
-            reason="UnknownInstance",
+            reason=REASON_UNKNOWN_INSTANCE,
         )
     port = int(match["port"])
     if not 1 <= port <= 65535:

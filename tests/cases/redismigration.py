@@ -220,6 +220,16 @@ def cases() -> list[Case]:
         ),
         Case(
             C,
+            "unknown-instance-waits-in-pending",
+            "A fresh migration whose dest tx-123 is not in the server's table yet: Pending, "
+            "reason UnknownInstance, resynced so it starts once the table names it.",
+            request(C, run["fresh"]),
+            config={
+                "controllers": {C: {"options": {"instances": {"ali-123": INSTANCES["ali-123"]}}}}
+            },
+        ),
+        Case(
+            C,
             "invalid-spec-keeps-children",
             "batchSize 0 while the migration runs: the spec is refused, both Jobs are kept.",
             request(C, _with_spec(run["running"], {**SEED, "batchSize": 0}, generation=2), running),
