@@ -12,7 +12,8 @@ echo "== installing kubehooks and its test dependencies"
 # Debian packages some tests use, installed when missing and run as root:
 # wrk (the benchmark's load generator), redis-server and busybox (the RedisMigration scripts run
 # for real under busybox ash, dash and bash), openssl (throwaway certificates for the TLS and
-# real-cluster tests). The real-cluster group also needs Go >= 1.26 (PATH or /usr/local/go).
+# real-cluster tests). The real-cluster and helm groups also need Go >= 1.26 (PATH or /usr/local/go):
+# both build their tools (kube-apiserver and etcd, helm) from Go modules once, into ~/.cache/kubehooks.
 missing=()
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
