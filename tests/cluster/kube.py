@@ -205,11 +205,17 @@ class Kube:
             items.append({"apiVersion": resource.api_version, "kind": resource.kind, **item})
         return items
 
-    def create(self, obj: KubeObject, *, dry_run: bool = False, strict: bool = True) -> KubeObject:
-        """POST an object; `strict` makes unknown or duplicate fields an error, not a prune."""
+    def create(
+        self, obj: KubeObject, *, dry_run: bool = False, strict: bool | None = True
+    ) -> KubeObject:
+        """POST an object; `strict` makes unknown or duplicate fields an error, not a prune.
+
+        `strict=None` sends no `fieldValidation`, as client-go does: the API server then
+        drops unknown fields with a `Warning` header (its default, Warn).
+        """
         resource = self.resource_of(obj)
         namespace = (obj.get("metadata") or {}).get("namespace")
-        params = {"fieldValidation": "Strict" if strict else "Ignore"}
+        params = {} if strict is None else {"fieldValidation": "Strict" if strict else "Ignore"}
         if dry_run:
             params["dryRun"] = "All"
         result: KubeObject = self.call("POST", resource.path(namespace), body=obj, params=params)
@@ -260,7 +266,9 @@ class Kube:
         return result
 
     def update(self, obj: KubeObject, *, sub: str = "") -> KubeObject:
-        """PUT a whole object (its resourceVersion makes this optimistic), or its status."""
+        """PUT a whole object (its resourceVersion makes this optimistic), or its status.
+
+        No `fieldValidation` is sent (the API server's default, Warn), as client-go does."""
         resource = self.resource_of(obj)
         meta = obj["metadata"]
         result: KubeObject = self.call(
@@ -285,6 +293,27 @@ class Kube:
         if uid:
             options["preconditions"] = {"uid": uid}
         self.call("DELETE", resource.path(namespace, name), body=options)
+
+    def delete_collection(self, resource: Resource, namespace: str) -> None:
+        """Delete every object of a type in a namespace (background propagation)."""
+        options = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background"}
+        self.call("DELETE", resource.path(namespace), body=options)
+
+    def preferred_namespaced_resources(self) -> list[tuple[Resource, frozenset[str]]]:
+        """Discovery's preferred version of every group: namespaced resources and their
+        verbs (client-go's `ServerPreferredNamespacedResources`)."""
+        versions = ["v1"]
+        for group in self.call("GET", "/apis").get("groups") or []:
+            versions.append(group["preferredVersion"]["groupVersion"])
+        found = []
+        for api_version in versions:
+            path = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+            for item in self.call("GET", path).get("resources") or []:
+                if "/" in item["name"] or not item.get("namespaced"):
+                    continue
+                resource = Resource(api_version, item["kind"], item["name"], True)
+                found.append((resource, frozenset(item.get("verbs") or [])))
+        return found
 
     def ensure_namespace(self, name: str) -> None:
         """Create a namespace unless it exists (remembered, so repeated calls are free)."""

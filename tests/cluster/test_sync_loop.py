@@ -58,6 +58,7 @@ def harness_for(
     hook_server: str,
     crds: dict[str, CrdInstall],
     composite_controller_crd: CrdInstall,
+    endpoint_secrets: dict[str, str],
 ) -> Iterator[Any]:
     made: list[Metacontroller] = []
 
