@@ -790,10 +790,10 @@ class Metacontroller:
             meta = obj.setdefault("metadata", {})
             if namespace and not meta.get("namespace"):
                 meta["namespace"] = namespace
-            if self.generate_selector:
+            if self.generate_selector:  # `syncParentObject`: only when the label is absent
                 meta["labels"] = {
-                    **(meta.get("labels") or {}),
                     CONTROLLER_UID: parent["metadata"]["uid"],
+                    **(meta.get("labels") or {}),
                 }
             if not selector_matches(selector, meta.get("labels") or {}):
                 raise HarnessError(
