@@ -24,6 +24,8 @@ APPLY_PATCH = "application/apply-patch+yaml"
 """Server-side apply; JSON is YAML, so the body is plain JSON."""
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
+RETRIES_429 = 10
+"""client-go's default maximum of retries on a 429 with Retry-After (rest.Request)."""
 
 
 class ApiError(Exception):
@@ -109,14 +111,21 @@ class Kube:
         """Send one request and return the decoded JSON body; raise ApiError unless 2xx."""
         data = None if body is None else json.dumps(body)
         headers = {"Content-Type": content_type} if body is not None else {}
-        response = self.session.request(
-            method,
-            self.url + path,
-            data=data,
-            params=params,
-            headers=headers,
-            timeout=self.timeout,
-        )
+        for _ in range(RETRIES_429):
+            response = self.session.request(
+                method,
+                self.url + path,
+                data=data,
+                params=params,
+                headers=headers,
+                timeout=self.timeout,
+            )
+            retry_after = response.headers.get("Retry-After", "")
+            if response.status_code != 429 or not retry_after.isdigit():
+                break
+            # client-go's rest client retries a 429 that carries Retry-After (e.g. "storage
+            # is (re)initializing" just after a CRD is established); so does Metacontroller.
+            time.sleep(min(int(retry_after), 1))
         # One header per warning; requests would join them with commas, which warnings contain.
         self.last_warnings = list(response.raw.headers.getlist("Warning"))
         try:

@@ -28,7 +28,7 @@ from tests.cluster.artefacts import (
     composite_controller_files,
     documents,
 )
-from tests.cluster.harness import CONTROLLER_UID, Metacontroller, SyncResult
+from tests.cluster.harness import CONTROLLER_UID, HarnessError, Metacontroller, SyncResult
 from tests.cluster.kube import ApiError, Kube, KubeObject, Resource
 from tests.cluster.scenarios import SCENARIOS, Scenario, Step, View
 from tests.cluster.world import namespace_controller_pass, settler
@@ -149,6 +149,23 @@ def wait_refused(kube: Kube, resource: Resource, namespace: str, name: str) -> N
         time.sleep(0.2)
 
 
+KNOWN_ROLLING_STATUS_BUG = "lastTransitionTime: Required value"
+
+
+def sync_settled(
+    harness: Metacontroller, namespace: str, name: str, before: Any
+) -> list[SyncResult]:
+    """`sync_until_stable`, except that the one failure issue 14 item 1 explains is an xfail:
+    with a rolling strategy, Metacontroller's own `Updated` condition (no
+    lastTransitionTime) is refused by a CRD that requires one, so no status is ever written."""
+    try:
+        return harness.sync_until_stable(namespace, name, before=before)
+    except HarnessError as err:
+        if harness.any_rolling and KNOWN_ROLLING_STATUS_BUG in str(err):
+            pytest.xfail(f"issue 14 item 1 (rolling strategy's Updated condition): {err}")
+        raise
+
+
 def summarize(results: list[SyncResult]) -> str:
     """One line per pass, for the captured output of a failing test."""
     lines = []
@@ -160,6 +177,9 @@ def summarize(results: list[SyncResult]) -> str:
                 ("updated", r.updated),
                 ("deleted", r.deleted),
                 ("waiting", r.waiting),
+                ("revisions", r.revisions),
+                ("no-op PUT", r.noop_updates),
+                ("AlreadyExists", r.skipped),
             )
             if items
         ]
@@ -195,6 +215,8 @@ def check_world(
         assert again.cached, f"{step.name}: the same request was not answered 304 from cache"
     bad_calls = [call for call in harness.calls if call[1] not in (200, 304)]
     assert bad_calls == [], f"hook calls that failed: {bad_calls}"
+    dropped = [w for r in [*results, again] for w in r.warnings]
+    assert dropped == [], f"the API server dropped fields of children: {dropped}"
 
     view = view_of(harness, scenario.namespace, name)
     status = view.status
@@ -267,12 +289,15 @@ def test_controller_through_its_lifecycle(scenario: Scenario, kube: Kube, harnes
             wait_refused(kube, resource, namespace, name)
         else:
             kube.patch(resource, namespace, name, step.patch)
-        results = harness.sync_until_stable(namespace, name, before=before)
+        results = sync_settled(harness, namespace, name, before)
         print(f"{scenario.controller} {step.name}: {summarize(results)}")
         view = check_world(scenario, step, harness, results)
         if step.invalid:
             assert previous is not None
-            assert snapshot(view) == snapshot(previous), f"{step.name}: children were touched"
+            kept = snapshot(view) == snapshot(previous)
+            if not kept and step.known_bug:
+                pytest.xfail(step.known_bug)
+            assert kept, f"{step.name}: children were touched"
             assert not any(r.deleted or r.created for r in results), results
 
     # delete: finalize, children deleted, finalizer removed, parent gone
@@ -313,7 +338,7 @@ def test_namespace_deletion_takes_the_parent_and_its_children(
     if first.act is not None:
         first.act(kube, namespace)
     kube.create(parent)
-    harness.sync_until_stable(namespace, name, before=before)
+    sync_settled(harness, namespace, name, before)
     assert view_of(harness, namespace, name).children, "the parent made no children"
 
     kube.delete(kube.resource("v1", kind="Namespace"), None, namespace)
