@@ -408,3 +408,31 @@ def test_forbidden_is_what_the_api_server_answers_in_a_terminating_namespace(
         kube.create(probe)
     assert refused.value.status == 403
     assert "because it is being terminated" in refused.value.message
+
+
+def test_an_answer_echoing_the_observed_child_verbatim_rewrites_it_on_every_pass(
+    kube: Kube, parent_crds: None, script: tuple[Script, StubHooks]
+) -> None:
+    """A hazard of Metacontroller's dynamic apply (manage_children.go `ApplyUpdate`): the
+    whole answer goes into the last-applied annotation, so an answer that echoes the
+    observed child with its resourceVersion changes the annotation after every write, and
+    every pass PUTs again. Echoed children must drop the server-set fields first."""
+    answers, stub = script  # the echo needs the whole request, so it replaces the script
+    namespace = "harness-echo"
+    harness = Metacontroller(kube, composite("echo", "harnessparents", "InPlace"), stub.url)
+
+    def echo(request: KubeObject) -> KubeObject:
+        observed = list(request["children"]["ConfigMap.v1"].values())
+        return {"status": {}, "children": observed or [config_map("one", {"a": "1"})]}
+
+    make_parent(kube, "HarnessParent", namespace, {})
+    stub.answer = lambda path, request: (
+        answers(path, request) if "finalize" in path else echo(request)
+    )
+    harness.sync(namespace, "p").check()  # creates the child
+    versions = []
+    for _ in range(3):
+        result = harness.sync(namespace, "p").check()
+        assert result.updated == [f"ConfigMap {namespace}/one"], result
+        versions.append(config_maps(kube, namespace)["one"]["metadata"]["resourceVersion"])
+    assert len(set(versions)) == 3
