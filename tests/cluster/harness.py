@@ -104,10 +104,6 @@ class ChildRule:
     def key(self) -> str:
         return group_key(self.resource.kind, self.resource.api_version)
 
-    @property
-    def rolling(self) -> bool:
-        return self.method.startswith("Rolling")
-
 
 @dataclass
 class SyncResult:

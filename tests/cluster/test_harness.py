@@ -436,3 +436,28 @@ def test_an_answer_echoing_the_observed_child_verbatim_rewrites_it_on_every_pass
         assert result.updated == [f"ConfigMap {namespace}/one"], result
         versions.append(config_maps(kube, namespace)["one"]["metadata"]["resourceVersion"])
     assert len(set(versions)) == 3
+
+
+def test_children_missing_from_the_answer_are_deleted_once_and_still_sent_while_terminating(
+    kube: Kube, parent_crds: None, script: tuple[Script, StubHooks]
+) -> None:
+    """manage_children.go `deleteChildren`: an observed child that is not desired is deleted
+    (background, UID precondition), one already terminating is skipped; controller.go
+    `claimChildren` still sends it to the hook until it is gone."""
+    answers, stub = script
+    namespace = "harness-delete"
+    harness = Metacontroller(kube, composite("delete", "harnessparents", "InPlace"), stub.url)
+    held = config_map("held", {})
+    held["metadata"]["finalizers"] = ["example.com/hold"]
+    answers.sync = {"status": {}, "children": [held, config_map("plain", {})]}
+    make_parent(kube, "HarnessParent", namespace, {})
+    harness.sync_until_stable(namespace, "p")
+    answers.sync = {"status": {}, "children": []}
+    first = harness.sync(namespace, "p").check()
+    assert sorted(first.deleted) == [f"ConfigMap {namespace}/held", f"ConfigMap {namespace}/plain"]
+    second = harness.sync(namespace, "p").check()
+    assert second.deleted == []
+    assert second.request is not None
+    assert list(second.request["children"]["ConfigMap.v1"]) == [f"{namespace}/held"]
+    resource = kube.resource("v1", kind="ConfigMap")
+    kube.patch(resource, namespace, "held", {"metadata": {"finalizers": None}})
