@@ -27,6 +27,7 @@ INVALID = ROOT / "tests" / "invalid"
 FIXTURES = ROOT / "tests" / "fixtures"
 HERE = Path(__file__).resolve().parent
 COMPOSITE_CONTROLLER_CRD = HERE / "fixtures" / "compositecontroller-crd.yaml"
+CONTROLLER_REVISION_CRD = HERE / "fixtures" / "controllerrevision-crd.yaml"
 GOLDEN_NAMESPACE = "default"
 """Goldens build their children in `default`; a child without a namespace goes there too."""
 

@@ -23,9 +23,11 @@ import requests
 from tests.cluster.apiserver import ClusterStartError, LocalCluster, install_binaries
 from tests.cluster.artefacts import (
     COMPOSITE_CONTROLLER_CRD,
+    CONTROLLER_REVISION_CRD,
     GOLDEN_NAMESPACE,
     ROOT,
     CrdInstall,
+    composite_controller_files,
     crd_files,
     documents,
     install_crd,
@@ -139,12 +141,55 @@ def crds(kube: Kube) -> dict[str, CrdInstall]:
 
 @pytest.fixture(scope="session")
 def composite_controller_crd(kube: Kube) -> CrdInstall:
-    """Install Metacontroller's CompositeController CRD (our fixture written from its docs)."""
+    """Install Metacontroller's CompositeController and ControllerRevision CRDs (our
+    fixtures, written from its docs and Go types)."""
+    (revisions,) = documents(CONTROLLER_REVISION_CRD)
+    outcome = install_crd(kube, revisions)
+    assert outcome.established, f"ControllerRevision CRD: {outcome.error or outcome.conditions}"
+    served_kind(kube, revisions)
     (crd,) = documents(COMPOSITE_CONTROLLER_CRD)
     outcome = install_crd(kube, crd)
     assert outcome.established, f"CompositeController CRD: {outcome.error or outcome.conditions}"
     served_kind(kube, crd)
     return outcome
+
+
+HOOK_TOKEN = "harness-token"
+"""The token the endpoint-config Secret holds; the default hook server does not check it."""
+
+
+@pytest.fixture(scope="session")
+def endpoint_secrets(kube: Kube) -> dict[str, str]:
+    """Create the Secrets that metacontroller/*.yaml's endpointConfigs name, since
+    Metacontroller (and so the harness) starts no controller whose Secrets are missing.
+
+    Returns the Authorization header they resolve to.
+    """
+    names = set()
+    for path in composite_controller_files():
+        for doc in documents(path):
+            for config in (doc.get("spec") or {}).get("endpointConfigs") or []:
+                for field in ("authorization", "basicAuth", "clientTLS", "caBundle"):
+                    ref = (config.get(field) or {}).get("secretRef")
+                    if ref:
+                        names.add((ref["namespace"], ref["name"], ref.get("key") or ""))
+    for namespace, name, key in sorted(names):
+        kube.ensure_namespace(namespace)
+        secrets = kube.resource("v1", kind="Secret")
+        live = kube.get_or_none(secrets, namespace, name) or {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "namespace": namespace},
+        }
+        value = HOOK_TOKEN if key == "token" else "-----BEGIN CERTIFICATE-----\n"
+        data = dict(live.get("stringData") or {})
+        data[key or "ca.crt"] = value
+        if "resourceVersion" in live["metadata"]:
+            live.setdefault("stringData", {}).update(data)
+            kube.update(live)
+        else:
+            kube.create({**live, "stringData": data})
+    return {"Authorization": f"Bearer {HOOK_TOKEN}"}
 
 
 @pytest.fixture(scope="session")

@@ -1,45 +1,49 @@
 """TEST HARNESS: plays Metacontroller's part for one sync loop, against a real API server.
 
 This is not Metacontroller, and nothing in production uses it: Metacontroller itself is the
-engine that runs our hooks in a cluster. The harness exists so that the tests can put the hook
-server's answers in front of a real kube-apiserver, the way Metacontroller would, without a
-Go build of Metacontroller and without its informers. One call of `Metacontroller.sync()` is
-one pass of Metacontroller's per-parent loop, in its order
-(/work/shared/reference/metacontroller-contract.md, §2-§9):
+engine that runs our hooks in a cluster. CI cannot build Metacontroller (its Go module path
+is not served by the module proxy), so the harness copies the behaviour of Metacontroller
+v4.17.2 that decides what reaches the API server, each part naming the file and function of
+Metacontroller's source it follows (tests/cluster/README.md has the table). One call of
+`Metacontroller.sync()` is one pass of `parentController.syncParentObject`
+(pkg/controller/composite/controller.go), in its order:
 
-1. read the parent; add the finalizer `metacontroller.io/compositecontroller-<name>` when the
-   CompositeController has a finalize hook (and remove it when it has none);
-2. claim children: every object of each `childResources` type in the parent's namespace that
-   is controller-owned by the parent, or an orphan matching the selector (`controller-uid`
-   with `generateSelector`), adopting orphans and releasing owned objects that stopped matching;
-3. ask the customize hook (cached per parent UID and generation) and collect the related
-   objects its rules select;
-4. POST the v2 (or v1) request `{controller, parent, children, related, finalizing}` to the
-   sync hook, or to the finalize hook when the parent is being deleted or stopped matching
-   `parentResource.labelSelector`; children and related are grouped by `Kind.apiVersion`, one
-   group per rule even when empty, keyed `namespace/name` (v2) or `name` (v1); ETags are
-   honoured as Metacontroller's etag cache does (If-None-Match, 304/412 reuse the cached body);
-5. check the answer: HTTP 200, JSON, and for v2 no top-level key other than `status`,
-   `children`, `resyncAfterSeconds`, `finalized` (anything else fails the whole sync, and
-   nothing is applied);
-6. remove the finalizer when the answer says `finalized: true`;
-7. give every desired child the parent's namespace when it names none and the `controller-uid`
-   label (generateSelector); a child whose labels do not match the selector fails the sync;
-8. manage children (unless the parent is being deleted without our finalizer, or carries a GC
-   finalizer): server-side apply (field manager `metacontroller`, force) with the parent as
-   controller ownerReference, following each rule's update strategy; delete (background,
-   UID precondition) every observed child that is not desired;
-9. write the status through the status subresource with `observedGeneration` set to the
-   parent's generation, only when it differs from the live one (409/404 are ignored).
+0. (constructor) `newParentController` / `reconcileCompositeController`: the parent must be
+   a CRD with the status subresource (pkg/controller/composite/metacontroller.go
+   `Reconcile`), and the hooks' endpoint configs must resolve, Secrets included
+   (tests/cluster/endpoints.py); otherwise no controller starts (`ControllerNotStarted`);
+1. `finalizer.Manager.SyncObject` (pkg/controller/common/finalizer/finalizer.go): add
+   `metacontroller.io/compositecontroller-<name>` when there is a finalize hook (never to a
+   parent being deleted), remove it when there is none;
+2. `claimChildren`: controller-owned children of each rule in the parent's namespace, and
+   orphans matching the selector, adopting and releasing as `ClaimObject` does;
+3. customize (cached per parent UID and generation) and the related objects it selects;
+4. `syncRevisions` (pkg/controller/composite/controller_revision.go): with any rolling
+   strategy, ControllerRevisions, one hook call per revision and the `Updated` condition
+   (tests/cluster/revisions.py); otherwise one call of the sync hook, or of the finalize hook
+   when the parent is being deleted or stopped matching (`determineHookToCall`,
+   pkg/controller/composite/hooks.go); ETags as `webhookExecutorEtag` (pkg/hooks/
+   webhook_etag.go, keyed by kind, namespace, name); strict v2 decoding;
+5. `finalized: true` removes the finalizer;
+6. every desired child gets the parent's namespace (`applyNamespaceDefaults`) and the
+   `controller-uid` label (generateSelector); a child off the selector fails the pass;
+7. `common.ManageChildren` (pkg/controller/common/manage_children.go), with Metacontroller's
+   default `DynamicApply`: observed children missing from the answer are deleted
+   (background, UID precondition; already terminating ones skipped); new ones are created
+   with the `metacontroller.k8s.io/last-applied-configuration` annotation; existing ones
+   are compared by a client-side 3-way merge (tests/cluster/dynamic_apply.py) and, when it
+   changes anything, left alone (OnDelete), deleted (Recreate, RollingRecreate) or PUT
+   (InPlace, RollingInPlace). Children are managed only while the parent is alive, or
+   being deleted with our finalizer and no GC finalizer (`Manager.ShouldFinalize`);
+8. `updateParentStatus`: the answer's status replaces the whole status, with
+   `observedGeneration` injected, written through `/status` only when it differs from the
+   live one (404 and 409 ignored).
 
-Deliberate simplifications, all documented in tests/cluster/README.md: Rolling* strategies
-have no ControllerRevisions and no hypothetical old-revision parents (the hook is called once,
-with the live parent); instead at most one out-of-date child moves per sync, in the answer's
-order, once every up-to-date child passes the rule's status checks, and no `Updated`
-condition is added to the status. An out-of-date child is one whose dry-run apply differs from
-the observed object. Webhook URLs are redirected to the local hook server (path kept), and
-`endpointConfigs` (TLS, credentials) are not used. There are no watches: the tests decide when
-a parent is synced.
+Differences, on purpose: webhook URLs are redirected to the local hook server (path kept;
+the resolved Authorization header is sent, TLS is not used); a desired child of a type that
+is not a child rule fails the pass (Metacontroller would create it and never see it again);
+there are no informers or watches: the tests decide when a parent is synced, and every read
+is live.
 """
 
 from __future__ import annotations
@@ -53,9 +57,11 @@ from urllib.parse import urlsplit
 
 import requests
 
+from tests.cluster import revisions
+from tests.cluster.dynamic_apply import ApplyError, apply_update, deep_equal, for_create
+from tests.cluster.endpoints import EndpointConfigError, resolve_endpoint_config
 from tests.cluster.kube import ApiError, Kube, KubeObject, Resource
 
-FIELD_MANAGER = "metacontroller"
 CONTROLLER_UID = "controller-uid"
 GC_FINALIZERS = ("foregroundDeletion", "orphan")
 RESPONSE_KEYS = frozenset({"status", "children", "resyncAfterSeconds", "finalized"})
@@ -68,6 +74,11 @@ class HarnessError(AssertionError):
     """A sync failed the way Metacontroller would report it (a SyncError event)."""
 
 
+class ControllerNotStarted(HarnessError):
+    """Metacontroller would not start this CompositeController (a CreateError event, or a
+    SyncError event on the CompositeController), so no parent of it is ever synced."""
+
+
 @dataclass(frozen=True)
 class Hook:
     """One webhook of the CompositeController, redirected to the local hook server."""
@@ -77,6 +88,8 @@ class Hook:
     url: str
     timeout: float
     etag: bool
+    auth_header: str = ""
+    """The Authorization header its endpoint config resolved to (empty: none)."""
 
 
 @dataclass(frozen=True)
@@ -90,10 +103,6 @@ class ChildRule:
     @property
     def key(self) -> str:
         return group_key(self.resource.kind, self.resource.api_version)
-
-    @property
-    def rolling(self) -> bool:
-        return self.method.startswith("Rolling")
 
 
 @dataclass
@@ -115,7 +124,17 @@ class SyncResult:
     adopted: list[str] = field(default_factory=list)
     released: list[str] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)
-    """Out-of-date children a rolling update has not moved yet."""
+    """The `Updated` condition's message while a rolling update waits (RolloutWaiting)."""
+    rollout: KubeObject | None = None
+    """The `Updated` condition a rolling strategy added to the status, if any."""
+    revisions: list[str] = field(default_factory=list)
+    """ControllerRevisions created, updated or deleted by this pass."""
+    noop_updates: list[str] = field(default_factory=list)
+    """InPlace PUTs the API server stored unchanged (the merge differed only locally)."""
+    skipped: list[str] = field(default_factory=list)
+    """Creates that hit AlreadyExists, swallowed as Metacontroller does."""
+    warnings: list[str] = field(default_factory=list)
+    """`Warning` headers of child writes (e.g. unknown fields the API server dropped)."""
     status_written: bool = False
     finalizer_added: bool = False
     finalizer_removed: bool = False
@@ -128,6 +147,7 @@ class SyncResult:
             self.created
             or self.updated
             or self.deleted
+            or self.revisions
             or self.adopted
             or self.released
             or self.status_written
@@ -216,15 +236,6 @@ def controller_ref(obj: KubeObject) -> KubeObject | None:
     return None
 
 
-def _comparable(obj: KubeObject) -> KubeObject:
-    """Return an object without the fields that change on every write."""
-    out = copy.deepcopy(obj)
-    meta = out.get("metadata") or {}
-    for key in ("managedFields", "resourceVersion", "generation"):
-        meta.pop(key, None)
-    return out
-
-
 class Metacontroller:
     """TEST HARNESS for one CompositeController: `sync()` runs one pass of the sync loop.
 
@@ -257,11 +268,30 @@ class Metacontroller:
             )
             for child in spec.get("childResources") or []
         ]
-        self.hooks = {
-            name: self._hook(name, hook, hook_base_url)
-            for name, hook in (spec.get("hooks") or {}).items()
-            if name in ("sync", "finalize", "customize")
+        # rolling_update.go `makeUpdateStrategyMap`: keyed `Kind.apiGroup`, version ignored.
+        self.strategies: revisions.Strategies = {
+            revisions.claim_key(
+                revisions.api_group(rule.resource.api_version), rule.resource.kind
+            ): (revisions.Strategy(rule.method, rule.status_checks))
+            for rule in self.rules
+            if rule.method != "OnDelete"
         }
+        self.any_rolling = any(s.rolling for s in self.strategies.values())
+        self.revision_paths = list(
+            (parent.get("revisionHistory") or {}).get("fieldPaths") or ["spec"]
+        )
+        self._check_status_subresource(parent)
+        configs = list(spec.get("endpointConfigs") or [])
+        self.hooks = {}
+        for name, hook in (spec.get("hooks") or {}).items():
+            if name not in ("sync", "finalize", "customize"):
+                continue
+            try:
+                resolved = resolve_endpoint_config(kube, name, hook.get("webhook"), configs)
+            except EndpointConfigError as err:
+                raise ControllerNotStarted(f"CompositeController {self.name}: {err}") from err
+            auth = resolved.auth_header if resolved is not None else ""
+            self.hooks[name] = self._hook(name, hook, hook_base_url, auth)
         if "sync" not in self.hooks:
             raise ValueError(f"CompositeController {self.name} has no sync hook")
         self.http = requests.Session()
@@ -271,8 +301,23 @@ class Metacontroller:
         self.calls: list[tuple[str, int]] = []
         """(hook, HTTP status) of every webhook call, in order."""
 
+    def _check_status_subresource(self, parent: KubeObject) -> None:
+        """metacontroller.go `Reconcile`: a parent CRD (`<resource>.<group>`) without the
+        status subresource on that version gets a SyncError event and no controller."""
+        group, _, version = str(parent["apiVersion"]).rpartition("/")
+        crds = self.kube.resource("apiextensions.k8s.io/v1", kind="CustomResourceDefinition")
+        crd = self.kube.get_or_none(crds, None, f"{parent['resource']}.{group}")
+        if crd is None:
+            raise ControllerNotStarted(f"no CRD {parent['resource']}.{group}")
+        for served in crd["spec"]["versions"]:
+            if served["name"] == version and "status" in (served.get("subresources") or {}):
+                return
+        raise ControllerNotStarted(
+            f"ignoring, CRD {crd['metadata']['name']} does not have subresource 'Status' enabled"
+        )
+
     @staticmethod
-    def _hook(name: str, hook: KubeObject, base: str) -> Hook:
+    def _hook(name: str, hook: KubeObject, base: str, auth_header: str = "") -> Hook:
         webhook = hook.get("webhook") or {}
         if webhook.get("url"):
             path = urlsplit(webhook["url"]).path
@@ -286,6 +331,7 @@ class Metacontroller:
             url=base.rstrip("/") + path,
             timeout=parse_duration(webhook.get("timeout")),
             etag=bool((webhook.get("etag") or {}).get("enabled")),
+            auth_header=auth_header,
         )
 
     def close(self) -> None:
@@ -324,16 +370,19 @@ class Metacontroller:
             return result
         hook = self.hooks["finalize" if finalizing else "sync"]
         result.hook = hook.name
-        request = {
-            "controller": self.controller,
-            "parent": parent,
-            "children": self._keyed(observed, hook.version),
-            "related": self._keyed(related, hook.version),
-            "finalizing": finalizing,
-        }
-        result.request = request
+        finalizers = parent["metadata"].get("finalizers") or []
+        should_finalize = (
+            has_finalize_hook
+            and holds_finalizer
+            and not any(f in finalizers for f in GC_FINALIZERS)
+        )
         try:
-            answer = self._call_sync(hook, parent, request, result)
+            if self.any_rolling and not (deleting and not should_finalize):
+                answer = self._sync_revisions(hook, parent, observed, finalizing, result)
+            else:
+                request = self._request(hook, parent, observed, related, finalizing)
+                result.request = request
+                answer = self._call_sync(hook, parent, request, result)
         except HarnessError as err:
             result.errors.append(str(err))
             return result  # nothing applied: no child change, no status write
@@ -351,7 +400,9 @@ class Metacontroller:
             return result
         finalizers = parent["metadata"].get("finalizers") or []
         manage = not deleting or (
-            holds_finalizer and not any(f in finalizers for f in GC_FINALIZERS)
+            holds_finalizer
+            and has_finalize_hook
+            and not any(f in finalizers for f in GC_FINALIZERS)
         )
         if manage:
             self._manage(parent, observed, desired, result)
@@ -387,6 +438,142 @@ class Metacontroller:
             for r in results[-3:]
         ]
         raise HarnessError(f"{namespace}/{name} still changing after {rounds} passes: {summary}")
+
+    def _request(
+        self,
+        hook: Hook,
+        parent: KubeObject,
+        observed: dict[str, list[KubeObject]],
+        related: dict[str, list[KubeObject]],
+        finalizing: bool,
+    ) -> KubeObject:
+        """`buildHookRequest` (pkg/controller/composite/hooks.go)."""
+        return {
+            "controller": self.controller,
+            "parent": parent,
+            "children": self._keyed(observed, hook.version),
+            "related": self._keyed(related, hook.version),
+            "finalizing": finalizing,
+        }
+
+    # -- step 4 with a rolling strategy: ControllerRevisions ---------------------------------
+
+    def _sync_revisions(
+        self,
+        hook: Hook,
+        parent: KubeObject,
+        observed: dict[str, list[KubeObject]],
+        finalizing: bool,
+        result: SyncResult,
+    ) -> KubeObject:
+        """controller_revision.go `syncRevisions`: one hook call per ControllerRevision,
+        at most one rolling child moved, the revisions written before any child."""
+        observed_revisions = self._claim_revisions(parent)
+        latest_patch = revisions.make_patch(parent, self.revision_paths)
+        latest = revisions.ParentRevision(parent)
+        parent_revisions = [latest]
+        for revision in observed_revisions:
+            patch = revision.get("parentPatch") or {}
+            if deep_equal(patch, latest_patch):
+                latest.revision = copy.deepcopy(revision)
+                continue
+            old_parent = copy.deepcopy(parent)
+            revisions.apply_patch(old_parent, patch, self.revision_paths)
+            parent_revisions.append(revisions.ParentRevision(old_parent, copy.deepcopy(revision)))
+        if latest.revision is None:
+            latest.revision = revisions.new_revision(
+                parent,
+                latest_patch,
+                plural=self.parent_resource.name,
+                group=revisions.api_group(self.parent_resource.api_version),
+                generate_selector=self.generate_selector,
+                owner=owner_reference(parent),
+            )
+        for pr in parent_revisions:
+            related = self._related(pr.parent)
+            request = self._request(hook, pr.parent, observed, related, finalizing)
+            if pr is latest:
+                result.request = request
+            pr.answer = self._call_sync(hook, pr.parent, request, result)
+            children = [copy.deepcopy(c) for c in pr.answer.get("children") or []]
+            for child in children:  # hooks.go `applyNamespaceDefaults`
+                meta = child.setdefault("metadata", {})
+                if not meta.get("namespace") and parent["metadata"].get("namespace"):
+                    meta["namespace"] = parent["metadata"]["namespace"]
+            pr.answer = {**pr.answer, "children": children}
+            pr.desired = revisions.relative_map(parent, children)
+        condition = revisions.sync_rolling_update(parent_revisions, observed, self.strategies)
+        result.rollout = condition
+        if condition.get("reason") == "RolloutWaiting":
+            result.waiting.append(str(condition.get("message")))
+        parent_revisions = revisions.prune(parent_revisions)
+        wanted = [pr.revision for pr in parent_revisions if pr.revision is not None]
+        self._manage_revisions(parent, observed_revisions, wanted, result)
+        return revisions.aggregate(parent_revisions)
+
+    def _claim_revisions(self, parent: KubeObject) -> list[KubeObject]:
+        """controller_revision.go `claimRevisions`: the parent's ControllerRevisions in its
+        namespace matching its selector plus the apiGroup/resource labels.
+
+        Only owned ones are claimed here; adopting orphans is not modelled."""
+        resource = self.kube.resource(revisions.REVISION_API_VERSION, kind="ControllerRevision")
+        selector = copy.deepcopy(self._selector(parent)) or {}
+        selector.setdefault("matchLabels", {})
+        selector["matchLabels"] = {
+            **selector["matchLabels"],
+            revisions.LABEL_API_GROUP: revisions.api_group(self.parent_resource.api_version),
+            revisions.LABEL_RESOURCE: self.parent_resource.name,
+        }
+        uid = parent["metadata"]["uid"]
+        claimed = []
+        for obj in self.kube.list(resource, parent["metadata"].get("namespace")):
+            ref = controller_ref(obj)
+            labels = obj["metadata"].get("labels") or {}
+            if ref is not None and ref.get("uid") == uid and selector_matches(selector, labels):
+                claimed.append(obj)
+        return claimed
+
+    def _manage_revisions(
+        self,
+        parent: KubeObject,
+        observed: list[KubeObject],
+        desired: list[KubeObject],
+        result: SyncResult,
+    ) -> None:
+        """controller_revision.go `manageRevisions`: delete, update, create; any failure
+        fails the pass before a child is touched (`can't reconcile ControllerRevisions`)."""
+        resource = self.kube.resource(revisions.REVISION_API_VERSION, kind="ControllerRevision")
+        namespace = parent["metadata"].get("namespace")
+        wanted = {r["metadata"]["name"]: r for r in desired}
+        have = {r["metadata"]["name"]: r for r in observed}
+        where = f"{parent['kind']} {namespace}/{parent['metadata']['name']}"
+        try:
+            for name, revision in have.items():
+                if name not in wanted:
+                    self.kube.delete(resource, namespace, name, uid=revision["metadata"]["uid"])
+                    result.revisions.append(f"deleted {name}")
+            for name, revision in wanted.items():
+                if name in have:
+                    if deep_equal(have[name], revision):
+                        continue
+                    revision["metadata"]["resourceVersion"] = have[name]["metadata"][
+                        "resourceVersion"
+                    ]
+                    if not revision.get("children"):
+                        revision.pop("children", None)  # Go's `omitempty`
+                    stored = self.kube.update(revision)
+                    if (
+                        stored["metadata"]["resourceVersion"]
+                        != have[name]["metadata"]["resourceVersion"]
+                    ):
+                        result.revisions.append(f"updated {name}")
+                else:
+                    if not revision.get("children"):
+                        revision.pop("children", None)
+                    self.kube.create(revision, strict=None)
+                    result.revisions.append(f"created {name}")
+        except ApiError as err:
+            raise HarnessError(f"{where}: can't reconcile ControllerRevisions: {err}") from err
 
     # -- step 1: finalizer ----------------------------------------------------------------------
 
@@ -526,7 +713,11 @@ class Metacontroller:
             response = self.http.post(
                 hook.url,
                 data=json.dumps(body),
-                headers={"Content-Type": "application/json", **(headers or {})},
+                headers={
+                    "Content-Type": "application/json",
+                    **({"Authorization": hook.auth_header} if hook.auth_header else {}),
+                    **(headers or {}),
+                },
                 timeout=hook.timeout,
             )
         except requests.RequestException as err:
@@ -595,10 +786,10 @@ class Metacontroller:
             meta = obj.setdefault("metadata", {})
             if namespace and not meta.get("namespace"):
                 meta["namespace"] = namespace
-            if self.generate_selector:
+            if self.generate_selector:  # `syncParentObject`: only when the label is absent
                 meta["labels"] = {
-                    **(meta.get("labels") or {}),
                     CONTROLLER_UID: parent["metadata"]["uid"],
+                    **(meta.get("labels") or {}),
                 }
             if not selector_matches(selector, meta.get("labels") or {}):
                 raise HarnessError(
@@ -620,19 +811,24 @@ class Metacontroller:
         desired: dict[str, list[KubeObject]],
         result: SyncResult,
     ) -> None:
+        """manage_children.go `ManageChildren`: first delete what is not desired, then
+        create or update what is, type by type, going on after a failure."""
         for rule in self.rules:
             have = {self._name(o): o for o in observed.get(rule.key, [])}
             want = {self._name(o): o for o in desired.get(rule.key, [])}
             for name, obj in have.items():
                 if name not in want and not obj["metadata"].get("deletionTimestamp"):
                     self._delete(rule, obj, result)
-            self._update(rule, parent, have, desired.get(rule.key, []), result)
+            for name, obj in want.items():
+                self._apply(rule, parent, have.get(name), obj, result)
 
     @staticmethod
     def _name(obj: KubeObject) -> str:
         return qualified_name(obj, "v2")
 
     def _delete(self, rule: ChildRule, obj: KubeObject, result: SyncResult) -> None:
+        """`deleteChildren` / `childUpdateRecreate`: background, UID precondition; a child
+        already gone is fine."""
         meta = obj["metadata"]
         try:
             self.kube.delete(rule.resource, meta.get("namespace"), meta["name"], uid=meta["uid"])
@@ -642,104 +838,74 @@ class Metacontroller:
             return
         result.deleted.append(object_ref(obj))
 
-    def _apply(self, parent: KubeObject, obj: KubeObject, result: SyncResult) -> KubeObject | None:
-        body = copy.deepcopy(obj)
-        body["metadata"]["ownerReferences"] = [owner_reference(parent)]
-        try:
-            return self.kube.apply(body, field_manager=FIELD_MANAGER, force=True)
-        except ApiError as err:
-            result.errors.append(f"apply of {object_ref(obj)} failed: {err}")
-            return None
-
-    def _update(
+    def _apply(
         self,
         rule: ChildRule,
         parent: KubeObject,
-        have: dict[str, KubeObject],
-        wanted: list[KubeObject],
+        observed: KubeObject | None,
+        desired: KubeObject,
         result: SyncResult,
     ) -> None:
-        stale: list[tuple[KubeObject, KubeObject]] = []
-        current: list[KubeObject] = []
-        created = False
-        for obj in wanted:
-            old = have.get(self._name(obj))
-            if old is None:
-                if self._apply(parent, obj, result) is not None:
-                    result.created.append(object_ref(obj))
-                    created = True
-                continue
-            if old["metadata"].get("deletionTimestamp") or rule.method == "OnDelete":
-                continue
-            differs = self._differs(rule, parent, old, obj, result)
-            if differs is None:
-                continue  # the dry-run failed; reported as a sync error
-            if differs:
-                stale.append((old, obj))
-            else:
-                current.append(old)
-        if rule.rolling and stale:
-            blocked = created or not all(self._passes(rule, obj) for obj in current)
-            moving, waiting = ([], stale) if blocked else (stale[:1], stale[1:])
-            result.waiting.extend(object_ref(old) for old, _ in waiting)
-            stale = moving
-        for old, obj in stale:
-            if rule.method.endswith("Recreate"):
-                self._delete(rule, old, result)  # created again on a later pass
-            elif self._apply(parent, obj, result) is not None:
-                result.updated.append(object_ref(obj))
-
-    def _differs(
-        self,
-        rule: ChildRule,
-        parent: KubeObject,
-        old: KubeObject,
-        obj: KubeObject,
-        result: SyncResult,
-    ) -> bool | None:
-        """Say whether applying `obj` would change the observed child (by a dry-run apply).
-
-        For Recreate methods, a 422 (a change the API server forbids on update, such as most
-        of a Pod's spec) also counts as a difference: it is what Recreate is for, and with
-        Metacontroller's default dynamic apply the comparison is local and never asks the API
-        server. Any other refusal is a sync error (None).
-        """
-        body = copy.deepcopy(obj)
-        body["metadata"]["ownerReferences"] = [owner_reference(parent)]
+        """manage_children.go `DynamicApply.Apply` (Metacontroller's default strategy)."""
+        if observed is None:
+            self._create(parent, desired, result)
+            return
         try:
-            trial = self.kube.apply(body, field_manager=FIELD_MANAGER, force=True, dry_run=True)
+            updated = apply_update(observed, copy.deepcopy(desired))
+        except ApplyError as err:
+            result.errors.append(f"{object_ref(desired)}: {err}")
+            return
+        if deep_equal(updated, observed):
+            return  # nothing changed
+        if observed["metadata"].get("deletionTimestamp") or rule.method == "OnDelete":
+            return
+        if rule.method in ("Recreate", "RollingRecreate"):
+            self._delete(rule, observed, result)  # created again on a later pass
+            return
+        try:
+            stored = self.kube.update(updated)
         except ApiError as err:
-            if err.status == 422 and rule.method.endswith("Recreate"):
-                return True
-            result.errors.append(f"dry-run apply of {object_ref(obj)} failed: {err}")
-            return None
-        return _comparable(trial) != _comparable(old)
+            if err.status not in (404, 409):  # gone, or changed meanwhile: swallowed
+                result.errors.append(f"can't update {object_ref(desired)}: {err}")
+            return
+        result.warnings.extend(self.kube.last_warnings)
+        if stored["metadata"].get("resourceVersion") == observed["metadata"].get("resourceVersion"):
+            result.noop_updates.append(object_ref(desired))
+        else:
+            result.updated.append(object_ref(desired))
 
-    @staticmethod
-    def _passes(rule: ChildRule, obj: KubeObject) -> bool:
-        """Apply a rolling rule's status checks (and observedGeneration for RollingInPlace)."""
-        status = obj.get("status") or {}
-        if rule.method == "RollingInPlace" and isinstance(status.get("observedGeneration"), int):
-            if status["observedGeneration"] < int(obj["metadata"].get("generation") or 0):
-                return False
-        conditions = {c.get("type"): c for c in status.get("conditions") or []}
-        for check in rule.status_checks:
-            found = conditions.get(check.get("type"))
-            if found is None:
-                return False
-            for key in ("status", "reason"):
-                if check.get(key) and found.get(key) != check[key]:
-                    return False
-        return True
+    def _create(self, parent: KubeObject, desired: KubeObject, result: SyncResult) -> None:
+        """`DynamicApply.Apply`, create branch: the answer (namespace and controller-uid
+        label included) goes into the last-applied annotation, then the controller
+        reference is added (`claimOwnership`); AlreadyExists is swallowed."""
+        body = for_create(desired)
+        refs = list(body["metadata"].get("ownerReferences") or [])
+        if not any(ref.get("uid") == parent["metadata"]["uid"] for ref in refs):
+            refs.append(owner_reference(parent))
+        body["metadata"]["ownerReferences"] = refs
+        try:
+            self.kube.create(body, strict=None)
+        except ApiError as err:
+            if err.status == 409 and err.reason == "AlreadyExists":
+                result.skipped.append(object_ref(desired))
+            else:
+                result.errors.append(f"can't create {object_ref(desired)}: {err}")
+            return
+        result.warnings.extend(self.kube.last_warnings)
+        result.created.append(object_ref(desired))
 
     # -- step 9: status -------------------------------------------------------------------------
 
     def _write_status(self, parent: KubeObject, status: Any, result: SyncResult) -> None:
+        """controller.go `updateParentStatus`: the answer replaces the whole status (null
+        makes it empty), `observedGeneration` is injected, and the result is written through
+        `/status` only if it differs from the live one (`AtomicStatusUpdate`); 404 and 409
+        are ignored (`syncParentObject`)."""
         meta = parent["metadata"]
         wanted = dict(status) if isinstance(status, dict) else {}
         wanted["observedGeneration"] = int(meta.get("generation") or 0)
         live = self.kube.get_or_none(self.parent_resource, meta.get("namespace"), meta["name"])
-        if live is None or live.get("status") == wanted:
+        if live is None or deep_equal(live.get("status"), wanted):
             return
         live["status"] = wanted
         try:

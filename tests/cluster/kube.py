@@ -24,6 +24,8 @@ APPLY_PATCH = "application/apply-patch+yaml"
 """Server-side apply; JSON is YAML, so the body is plain JSON."""
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
+RETRIES_429 = 10
+"""client-go's default maximum of retries on a 429 with Retry-After (rest.Request)."""
 
 
 class ApiError(Exception):
@@ -109,14 +111,21 @@ class Kube:
         """Send one request and return the decoded JSON body; raise ApiError unless 2xx."""
         data = None if body is None else json.dumps(body)
         headers = {"Content-Type": content_type} if body is not None else {}
-        response = self.session.request(
-            method,
-            self.url + path,
-            data=data,
-            params=params,
-            headers=headers,
-            timeout=self.timeout,
-        )
+        for _ in range(RETRIES_429):
+            response = self.session.request(
+                method,
+                self.url + path,
+                data=data,
+                params=params,
+                headers=headers,
+                timeout=self.timeout,
+            )
+            retry_after = response.headers.get("Retry-After", "")
+            if response.status_code != 429 or not retry_after.isdigit():
+                break
+            # client-go's rest client retries a 429 that carries Retry-After (e.g. "storage
+            # is (re)initializing" just after a CRD is established); so does Metacontroller.
+            time.sleep(min(int(retry_after), 1))
         # One header per warning; requests would join them with commas, which warnings contain.
         self.last_warnings = list(response.raw.headers.getlist("Warning"))
         try:
@@ -205,11 +214,17 @@ class Kube:
             items.append({"apiVersion": resource.api_version, "kind": resource.kind, **item})
         return items
 
-    def create(self, obj: KubeObject, *, dry_run: bool = False, strict: bool = True) -> KubeObject:
-        """POST an object; `strict` makes unknown or duplicate fields an error, not a prune."""
+    def create(
+        self, obj: KubeObject, *, dry_run: bool = False, strict: bool | None = True
+    ) -> KubeObject:
+        """POST an object; `strict` makes unknown or duplicate fields an error, not a prune.
+
+        `strict=None` sends no `fieldValidation`, as client-go does: the API server then
+        drops unknown fields with a `Warning` header (its default, Warn).
+        """
         resource = self.resource_of(obj)
         namespace = (obj.get("metadata") or {}).get("namespace")
-        params = {"fieldValidation": "Strict" if strict else "Ignore"}
+        params = {} if strict is None else {"fieldValidation": "Strict" if strict else "Ignore"}
         if dry_run:
             params["dryRun"] = "All"
         result: KubeObject = self.call("POST", resource.path(namespace), body=obj, params=params)
@@ -260,7 +275,9 @@ class Kube:
         return result
 
     def update(self, obj: KubeObject, *, sub: str = "") -> KubeObject:
-        """PUT a whole object (its resourceVersion makes this optimistic), or its status."""
+        """PUT a whole object (its resourceVersion makes this optimistic), or its status.
+
+        No `fieldValidation` is sent (the API server's default, Warn), as client-go does."""
         resource = self.resource_of(obj)
         meta = obj["metadata"]
         result: KubeObject = self.call(
@@ -285,6 +302,27 @@ class Kube:
         if uid:
             options["preconditions"] = {"uid": uid}
         self.call("DELETE", resource.path(namespace, name), body=options)
+
+    def delete_collection(self, resource: Resource, namespace: str) -> None:
+        """Delete every object of a type in a namespace (background propagation)."""
+        options = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background"}
+        self.call("DELETE", resource.path(namespace), body=options)
+
+    def preferred_namespaced_resources(self) -> list[tuple[Resource, frozenset[str]]]:
+        """Discovery's preferred version of every group: namespaced resources and their
+        verbs (client-go's `ServerPreferredNamespacedResources`)."""
+        versions = ["v1"]
+        for group in self.call("GET", "/apis").get("groups") or []:
+            versions.append(group["preferredVersion"]["groupVersion"])
+        found = []
+        for api_version in versions:
+            path = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+            for item in self.call("GET", path).get("resources") or []:
+                if "/" in item["name"] or not item.get("namespaced"):
+                    continue
+                resource = Resource(api_version, item["kind"], item["name"], True)
+                found.append((resource, frozenset(item.get("verbs") or [])))
+        return found
 
     def ensure_namespace(self, name: str) -> None:
         """Create a namespace unless it exists (remembered, so repeated calls are free)."""

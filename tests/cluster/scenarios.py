@@ -81,6 +81,8 @@ class Step:
     act: Callable[[Kube, str], None] | None = None
     """Something the world does before the step's syncs, such as a Job succeeding
     (`act(kube, namespace)`; tests/cluster/world.py has some)."""
+    known_bug: str | None = None
+    """An open issue that makes this (invalid) step touch children: an xfail until fixed."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,15 @@ FOO = Scenario(
             ready=False,
             invalid="InvalidSpec",
             relax_crd=True,
+        ),
+        Step(
+            "name conflict: deploymentName of someone else's Deployment",
+            {"spec": {"replicas": 3, "deploymentName": "taken"}},
+            ready=False,
+            invalid="ResourceExists",
+            act=deployment_exists("taken"),
+            known_bug="issue 14 item 3: Foo answers no children on a name conflict, "
+            "so Metacontroller deletes its running Deployment",
         ),
     ),
 )

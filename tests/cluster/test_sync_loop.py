@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from hooks.registry import CONTROLLERS
 from tests.cluster.artefacts import (
@@ -28,10 +29,10 @@ from tests.cluster.artefacts import (
     composite_controller_files,
     documents,
 )
-from tests.cluster.harness import CONTROLLER_UID, Metacontroller, SyncResult
+from tests.cluster.harness import CONTROLLER_UID, HarnessError, Metacontroller, SyncResult
 from tests.cluster.kube import ApiError, Kube, KubeObject, Resource
 from tests.cluster.scenarios import SCENARIOS, Scenario, Step, View
-from tests.cluster.world import settler
+from tests.cluster.world import namespace_controller_pass, settler
 
 pytestmark = pytest.mark.cluster
 
@@ -58,6 +59,7 @@ def harness_for(
     hook_server: str,
     crds: dict[str, CrdInstall],
     composite_controller_crd: CrdInstall,
+    endpoint_secrets: dict[str, str],
 ) -> Iterator[Any]:
     made: list[Metacontroller] = []
 
@@ -148,6 +150,23 @@ def wait_refused(kube: Kube, resource: Resource, namespace: str, name: str) -> N
         time.sleep(0.2)
 
 
+KNOWN_ROLLING_STATUS_BUG = "lastTransitionTime: Required value"
+
+
+def sync_settled(
+    harness: Metacontroller, namespace: str, name: str, before: Any
+) -> list[SyncResult]:
+    """`sync_until_stable`, except that the one failure issue 14 item 1 explains is an xfail:
+    with a rolling strategy, Metacontroller's own `Updated` condition (no
+    lastTransitionTime) is refused by a CRD that requires one, so no status is ever written."""
+    try:
+        return harness.sync_until_stable(namespace, name, before=before)
+    except HarnessError as err:
+        if harness.any_rolling and KNOWN_ROLLING_STATUS_BUG in str(err):
+            pytest.xfail(f"issue 14 item 1 (rolling strategy's Updated condition): {err}")
+        raise
+
+
 def summarize(results: list[SyncResult]) -> str:
     """One line per pass, for the captured output of a failing test."""
     lines = []
@@ -159,6 +178,9 @@ def summarize(results: list[SyncResult]) -> str:
                 ("updated", r.updated),
                 ("deleted", r.deleted),
                 ("waiting", r.waiting),
+                ("revisions", r.revisions),
+                ("no-op PUT", r.noop_updates),
+                ("AlreadyExists", r.skipped),
             )
             if items
         ]
@@ -194,6 +216,8 @@ def check_world(
         assert again.cached, f"{step.name}: the same request was not answered 304 from cache"
     bad_calls = [call for call in harness.calls if call[1] not in (200, 304)]
     assert bad_calls == [], f"hook calls that failed: {bad_calls}"
+    dropped = [w for r in [*results, again] for w in r.warnings]
+    assert dropped == [], f"the API server dropped fields of children: {dropped}"
 
     view = view_of(harness, scenario.namespace, name)
     status = view.status
@@ -266,12 +290,23 @@ def test_controller_through_its_lifecycle(scenario: Scenario, kube: Kube, harnes
             wait_refused(kube, resource, namespace, name)
         else:
             kube.patch(resource, namespace, name, step.patch)
-        results = harness.sync_until_stable(namespace, name, before=before)
+        results = sync_settled(harness, namespace, name, before)
         print(f"{scenario.controller} {step.name}: {summarize(results)}")
-        view = check_world(scenario, step, harness, results)
+        try:
+            view = check_world(scenario, step, harness, results)
+        except (AssertionError, ValidationError) as err:
+            stalled = [w for r in results for w in r.waiting if w.startswith("missing child")]
+            if harness.any_rolling and stalled:
+                pytest.xfail(f"issue 14 item 2 (a rolling update stalls): {stalled[-1]}")
+            if harness.any_rolling and "lastTransitionTime" in str(err):
+                pytest.xfail(f"issue 14 item 1 (the status model refuses `Updated`): {err}")
+            raise
         if step.invalid:
             assert previous is not None
-            assert snapshot(view) == snapshot(previous), f"{step.name}: children were touched"
+            kept = snapshot(view) == snapshot(previous)
+            if not kept and step.known_bug:
+                pytest.xfail(step.known_bug)
+            assert kept, f"{step.name}: children were touched"
             assert not any(r.deleted or r.created for r in results), results
 
     # delete: finalize, children deleted, finalizer removed, parent gone
@@ -285,3 +320,52 @@ def test_controller_through_its_lifecycle(scenario: Scenario, kube: Kube, harnes
     for rule in harness.rules:
         left = kube.list(rule.resource, namespace, selector=f"{CONTROLLER_UID}={uid}")
         assert left == [], f"children left behind: {[o['metadata']['name'] for o in left]}"
+
+
+NAMESPACE_DELETION_PASSES = 6
+"""Passes of the namespace controller (each followed by one harness sync) a namespace gets
+to disappear in; an InPlace kind needs two or three."""
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.controller)
+def test_namespace_deletion_takes_the_parent_and_its_children(
+    scenario: Scenario, kube: Kube, harness_for: Any
+) -> None:
+    """Create a parent with its children in a namespace of its own, delete the namespace,
+    and let the namespace controller (tests/cluster/world.py, a stand-in for
+    kube-controller-manager's) and the harness take turns: the namespace must be gone
+    within NAMESPACE_DELETION_PASSES. The real Metacontroller hung here with PodCluster's
+    RollingRecreate (issue 14 item 2)."""
+    harness: Metacontroller = harness_for(scenario.controller)
+    namespace = f"nsdel-{scenario.controller}"
+    kube.ensure_namespace(namespace)
+    parent = merge_patch(example_parent(scenario), scenario.parent_patch or {})
+    parent["metadata"]["namespace"] = namespace
+    name = parent["metadata"]["name"]
+    before = settler(namespace) if scenario.settle else None
+    first = scenario.steps[0]
+    if first.act is not None:
+        first.act(kube, namespace)
+    kube.create(parent)
+    sync_settled(harness, namespace, name, before)
+    assert view_of(harness, namespace, name).children, "the parent made no children"
+
+    kube.delete(kube.resource("v1", kind="Namespace"), None, namespace)
+    started = time.monotonic()
+    gone, passes, errors = False, 0, []
+    while not gone and passes < NAMESPACE_DELETION_PASSES:
+        passes += 1
+        gone = namespace_controller_pass(kube, namespace)
+        if not gone:
+            result = harness.sync(namespace, name)
+            errors = result.errors or errors
+    print(
+        f"{scenario.controller}: namespace gone={gone} after {passes} passes, "
+        f"{time.monotonic() - started:.2f} s; last errors: {errors}"
+    )
+    if not gone and harness.any_rolling:
+        pytest.xfail(
+            "issue 14 item 2: a rolling strategy makes Metacontroller create a "
+            f"ControllerRevision in the terminating namespace: {errors}"
+        )
+    assert gone, f"{namespace} still Terminating after {passes} passes: {errors}"

@@ -243,3 +243,68 @@ def deployment_exists(name: str, replicas: int = 1) -> Callable[[Kube, str], Non
         )
 
     return act
+
+
+# -- the namespace controller -------------------------------------------------------------------
+
+
+def namespace_controller_pass(kube: Kube, name: str) -> bool:
+    """One pass of kube-controller-manager's namespace controller over a namespace being
+    deleted; return True once the namespace is gone.
+
+    Follows kubernetes v1.37.2 pkg/controller/namespace/deletion/namespaced_resources_deleter.go:
+    `Delete` (only a namespace with a deletionTimestamp and a `kubernetes` finalizer is
+    worked on), `deleteAllContent` (Pods first, and nothing else while any Pod is left; then
+    every other namespaced resource discovery lists with the `delete` verb, at its group's
+    preferred version), `deleteCollection` (background propagation, so the garbage collector
+    adds no orphan finalizer; one delete per item where deletecollection is not served) and
+    `finalizeNamespace` (the `kubernetes` finalizer removed through `/finalize` only when
+    nothing is left). Objects held by a finalizer, such as a parent with Metacontroller's,
+    keep the namespace Terminating until their finalizer goes. The namespace's status
+    conditions are not written.
+    """
+    namespaces = kube.resource("v1", kind="Namespace")
+    namespace = kube.get_or_none(namespaces, None, name)
+    if namespace is None:
+        return True
+    if not namespace["metadata"].get("deletionTimestamp"):
+        return False
+    if "kubernetes" not in ((namespace.get("spec") or {}).get("finalizers") or []):
+        return False
+    resources = [
+        (r, verbs) for r, verbs in kube.preferred_namespaced_resources() if "delete" in verbs
+    ]
+    pods = [(r, verbs) for r, verbs in resources if r.api_version == "v1" and r.name == "pods"]
+    others = [(r, verbs) for r, verbs in resources if (r, verbs) not in pods]
+    if _delete_all(kube, pods, name):
+        return False  # Pods still there: nothing else is deleted yet
+    if _delete_all(kube, others, name):
+        return False
+    namespace["spec"]["finalizers"] = [
+        f for f in namespace["spec"]["finalizers"] if f != "kubernetes"
+    ]
+    try:
+        kube.call("PUT", namespaces.path(None, name, "finalize"), body=namespace)
+    except ApiError as err:
+        if err.status != 404:
+            raise
+    return kube.get_or_none(namespaces, None, name) is None
+
+
+def _delete_all(kube: Kube, resources: list[tuple[Any, frozenset[str]]], namespace: str) -> int:
+    """`deleteAllContentForGroupVersionResource` for each type; return how many objects are
+    left (those whose finalizers hold them)."""
+    left = 0
+    for resource, verbs in resources:
+        if "deletecollection" in verbs:
+            kube.delete_collection(resource, namespace)
+        elif "list" in verbs:
+            for obj in kube.list(resource, namespace):
+                try:
+                    kube.delete(resource, namespace, obj["metadata"]["name"])
+                except ApiError as err:
+                    if err.status != 404:
+                        raise
+        if "list" in verbs:
+            left += len(kube.list(resource, namespace))
+    return left
