@@ -81,8 +81,6 @@ class Step:
     act: Callable[[Kube, str], None] | None = None
     """Something the world does before the step's syncs, such as a Job succeeding
     (`act(kube, namespace)`; tests/cluster/world.py has some)."""
-    known_bug: str | None = None
-    """An open issue that makes this (invalid) step touch children: an xfail until fixed."""
 
 
 @dataclass(frozen=True)
@@ -137,8 +135,6 @@ FOO = Scenario(
             ready=False,
             invalid="ResourceExists",
             act=deployment_exists("taken"),
-            known_bug="issue 14 item 3: Foo answers no children on a name conflict, "
-            "so Metacontroller deletes its running Deployment",
         ),
     ),
 )
@@ -155,6 +151,7 @@ def podcluster_pods(count: int, image: str) -> Expectation:
             assert dig(view.child("Pod", pod), "spec.containers.0.image") == image
         assert view.status["replicas"] == count
         assert view.status["readyReplicas"] == count
+        assert view.status["updatedReplicas"] == count
 
     return expect
 
@@ -167,7 +164,7 @@ PODCLUSTER = Scenario(
         Step("scale up", {"spec": {"podReplicas": 5}}, podcluster_pods(5, "busybox:1.36")),
         Step("scale down", {"spec": {"podReplicas": 2}}, podcluster_pods(2, "busybox:1.36")),
         Step(
-            "change image (rolling recreate)",
+            "change image (rolled out by the hook, one Pod at a time)",
             {"spec": {"template": {"image": "busybox:1.37"}}},
             podcluster_pods(2, "busybox:1.37"),
         ),

@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
 
 from hooks.registry import CONTROLLERS
 from tests.cluster.artefacts import (
@@ -29,7 +28,7 @@ from tests.cluster.artefacts import (
     composite_controller_files,
     documents,
 )
-from tests.cluster.harness import CONTROLLER_UID, HarnessError, Metacontroller, SyncResult
+from tests.cluster.harness import CONTROLLER_UID, Metacontroller, SyncResult
 from tests.cluster.kube import ApiError, Kube, KubeObject, Resource
 from tests.cluster.scenarios import SCENARIOS, Scenario, Step, View
 from tests.cluster.world import namespace_controller_pass, settler
@@ -150,21 +149,14 @@ def wait_refused(kube: Kube, resource: Resource, namespace: str, name: str) -> N
         time.sleep(0.2)
 
 
-KNOWN_ROLLING_STATUS_BUG = "lastTransitionTime: Required value"
-
-
 def sync_settled(
     harness: Metacontroller, namespace: str, name: str, before: Any
 ) -> list[SyncResult]:
-    """`sync_until_stable`, except that the one failure issue 14 item 1 explains is an xfail:
-    with a rolling strategy, Metacontroller's own `Updated` condition (no
-    lastTransitionTime) is refused by a CRD that requires one, so no status is ever written."""
-    try:
-        return harness.sync_until_stable(namespace, name, before=before)
-    except HarnessError as err:
-        if harness.any_rolling and KNOWN_ROLLING_STATUS_BUG in str(err):
-            pytest.xfail(f"issue 14 item 1 (rolling strategy's Updated condition): {err}")
-        raise
+    """`sync_until_stable` of our CompositeControllers, which use no rolling strategy (a test
+    checks): with one, Metacontroller's own `Updated` condition and its ControllerRevisions
+    broke status writes and namespace deletion (issue 14; tests/cluster/test_harness.py)."""
+    assert not harness.any_rolling
+    return harness.sync_until_stable(namespace, name, before=before)
 
 
 def summarize(results: list[SyncResult]) -> str:
@@ -292,20 +284,10 @@ def test_controller_through_its_lifecycle(scenario: Scenario, kube: Kube, harnes
             kube.patch(resource, namespace, name, step.patch)
         results = sync_settled(harness, namespace, name, before)
         print(f"{scenario.controller} {step.name}: {summarize(results)}")
-        try:
-            view = check_world(scenario, step, harness, results)
-        except (AssertionError, ValidationError) as err:
-            stalled = [w for r in results for w in r.waiting if w.startswith("missing child")]
-            if harness.any_rolling and stalled:
-                pytest.xfail(f"issue 14 item 2 (a rolling update stalls): {stalled[-1]}")
-            if harness.any_rolling and "lastTransitionTime" in str(err):
-                pytest.xfail(f"issue 14 item 1 (the status model refuses `Updated`): {err}")
-            raise
+        view = check_world(scenario, step, harness, results)
         if step.invalid:
             assert previous is not None
             kept = snapshot(view) == snapshot(previous)
-            if not kept and step.known_bug:
-                pytest.xfail(step.known_bug)
             assert kept, f"{step.name}: children were touched"
             assert not any(r.deleted or r.created for r in results), results
 
@@ -363,9 +345,4 @@ def test_namespace_deletion_takes_the_parent_and_its_children(
         f"{scenario.controller}: namespace gone={gone} after {passes} passes, "
         f"{time.monotonic() - started:.2f} s; last errors: {errors}"
     )
-    if not gone and harness.any_rolling:
-        pytest.xfail(
-            "issue 14 item 2: a rolling strategy makes Metacontroller create a "
-            f"ControllerRevision in the terminating namespace: {errors}"
-        )
     assert gone, f"{namespace} still Terminating after {passes} passes: {errors}"
