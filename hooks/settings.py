@@ -153,7 +153,7 @@ class Settings(_Config):
         return self.controllers.get(name) or ControllerConfig()
 
 
-class SettingsError(Exception):
+class SettingsError(ValueError):
     """The configuration file or environment is unusable; the server refuses to start."""
 
 
