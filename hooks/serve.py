@@ -34,23 +34,17 @@ from typing import Any
 from flask import Flask
 from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
-from gunicorn.workers.sync import SyncWorker
 
 from hooks import metrics
-from hooks.edge import InFlight, ListenQueue, Readiness, in_flight_limit
+from hooks.edge import InFlight, Readiness, in_flight_limit
 from hooks.logs import JsonFormatter
 from hooks.server import create_app
-from hooks.settings import Settings, TlsConfig
+from hooks.settings import Limits, Settings, TlsConfig
+from hooks.worker import BufferingWorker
 
-PLAIN_HTTP_THREADS = 1
-"""Threads per worker serving plain HTTP: 1 gives gunicorn's sync workers (see above)."""
-TLS_THREADS = 8
-"""Threads per worker serving HTTPS: gthread workers keep connections alive (see above)."""
-
-
-def default_threads(tls: TlsConfig | None) -> int:
-    """Return the threads per worker `kubehooks serve` runs unless told otherwise."""
-    return TLS_THREADS if tls is not None and tls.enabled else PLAIN_HTTP_THREADS
+DEFAULT_THREADS = 16
+"""Threads per worker process: one computes at a time (`InFlight.take_turns`); the others hold
+the calls waiting for their turn, and at least one is free to refuse the excess with 429."""
 
 
 def gunicorn_options(
@@ -60,13 +54,16 @@ def gunicorn_options(
     *,
     threads: int | None = None,
     tls: TlsConfig | None = None,
+    limits: Limits | None = None,
 ) -> dict[str, Any]:
     """Return the gunicorn settings used by `kubehooks serve` and the benchmark alike."""
-    threads = threads or default_threads(tls)
+    threads = threads or DEFAULT_THREADS
+    if threads < 2:
+        raise ValueError("--threads must be at least 2 (one computes, one refuses the excess)")
     options: dict[str, Any] = {
         "bind": f"{host}:{port}",
         "workers": workers or max(os.cpu_count() or 1, 1),
-        "worker_class": "gthread" if threads > 1 else "sync",
+        "worker_class": buffering_worker(limits or Limits()),
         "threads": threads,
         "timeout": 30,
         "graceful_timeout": 25,
@@ -90,6 +87,19 @@ def gunicorn_options(
             options["ca_certs"] = tls.client_ca_file
             options["cert_reqs"] = ssl.CERT_REQUIRED
     return options
+
+
+def buffering_worker(limits: Limits) -> type[BufferingWorker]:
+    """Return the worker class, reading requests under the deadlines of `limits`."""
+    return type(
+        "KubehooksWorker",
+        (BufferingWorker,),
+        {
+            "header_seconds": limits.header_timeout_seconds,
+            "body_seconds": limits.body_timeout_seconds,
+            "max_body_bytes": limits.max_body_bytes,
+        },
+    )
 
 
 def _ssl_context(config: Any, default_factory: Any) -> ssl.SSLContext:
@@ -125,16 +135,11 @@ def _worker_stopping(worker: Any) -> None:
 
 
 def _post_worker_init(worker: Any) -> None:
-    """Count a sync worker's listen queue as held calls; on SIGTERM report not ready, then stop.
-
-    Only sync workers leave calls waiting in the accept queue: a gthread worker accepts every
-    connection at once (its calls wait for a thread instead), so there the queue holds nothing
-    but the burst of a client opening its connections, which must not be refused.
-    """
+    """Compute the worker's calls in turn (`InFlight.take_turns`); on SIGTERM report not
+    ready, then stop."""
     in_flight = _extension(worker, "in_flight")
-    if isinstance(in_flight, InFlight) and isinstance(worker, SyncWorker):
-        listeners = getattr(worker, "sockets", ())
-        in_flight.watch(ListenQueue(getattr(sock, "sock", sock) for sock in listeners))
+    if isinstance(in_flight, InFlight):
+        in_flight.take_turns()
     previous = signal.getsignal(signal.SIGTERM)
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -183,9 +188,10 @@ def serve(
     threads: int | None = None,
 ) -> None:
     """Serve until SIGTERM; gunicorn finishes in-flight requests before exiting."""
-    options = gunicorn_options(host, port, workers, threads=threads, tls=settings.tls)
-    limits = settings.limits.model_copy(
-        update={"max_in_flight": in_flight_limit(settings.limits, options["threads"])}
+    options = gunicorn_options(
+        host, port, workers, threads=threads, tls=settings.tls, limits=settings.limits
     )
+    share = in_flight_limit(settings.limits, options["workers"], options["threads"])
+    limits = settings.limits.model_copy(update={"max_in_flight": share})
     served = settings.model_copy(update={"limits": limits})
     GunicornApplication(lambda: create_app(served), options).run()

@@ -1,0 +1,315 @@
+"""The gunicorn worker of `kubehooks serve`: requests are read whole, with deadlines, before a
+thread computes them.
+
+gunicorn's sync and gthread workers read a request in the thread (or process) that computes it,
+so a client that sends a header line every few seconds holds that thread for as long as it
+likes: 4 such connections stopped a 2-worker sync server, 16 a gthread one (issue 13). Here
+the worker's event loop (gthread's, which already accepts and keeps connections alive) reads
+every request itself, without blocking, until its headers and its whole body are in memory,
+and only then hands it to a thread: a slow client costs a buffer, never a thread. A request
+whose headers are not in after `limits.headerTimeoutSeconds`, or whose body is not in
+`limits.bodyTimeoutSeconds` after them, is answered 408 and closed. The TLS handshake is
+stepped in the loop too, under the header deadline. A thread then parses from the buffer with
+gunicorn's own parser, so every rule of gunicorn's HTTP parsing still applies; its reads and
+writes time out after the body deadline.
+
+The errors gunicorn answers itself (a malformed request line, `Transfer-Encoding: xchunked`,
+chunked with Content-Length, headers too large) get the app's JSON error body instead of
+gunicorn's HTML page.
+
+On SIGTERM a worker stops only once idle: it keeps accepting what is already queued on the
+listening socket and finishes it, instead of leaving those calls to be reset when the socket
+closes (see `BufferingWorker.set_accept_enabled`).
+"""
+
+from __future__ import annotations
+
+import errno
+import selectors
+import socket
+import ssl
+import time
+from functools import partial
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from gunicorn import http, util
+from gunicorn import sock as gunicorn_sock
+from gunicorn.workers.gthread import TConn, ThreadWorker
+
+RECV_BYTES = 256 * 1024
+"""Bytes asked of the socket per read (a 6.6 MB body takes 26 reads)."""
+MAX_HEADER_BYTES = 1024 * 1024
+"""Past this many bytes without the blank line that ends the headers, the parser refuses the
+request (431, or 414 for the request line); gunicorn's own limits are well below it."""
+
+
+class PendingRequest:
+    """The bytes of one request read so far, and whether they hold all of it.
+
+    Only the framing is looked at (the end of the headers, Content-Length, chunked). Anything
+    the framing cannot make sense of is handed to gunicorn's parser at once, which refuses it.
+    """
+
+    __slots__ = (
+        "buffer",
+        "deadline",
+        "_body_seconds",
+        "_max_body",
+        "_scanned",
+        "_body_start",
+        "_length",
+        "_chunk_at",
+    )
+
+    def __init__(
+        self, data: bytes, now: float, header_seconds: float, body_seconds: float, max_body: int
+    ) -> None:
+        self.buffer = bytearray(data)
+        self.deadline = now + header_seconds
+        self._body_seconds = body_seconds
+        self._max_body = max_body
+        self._scanned = 0
+        self._body_start = -1
+        self._length: int | None = None
+        """The body's length; None while the headers are incomplete, -1 for chunked."""
+        self._chunk_at = 0
+
+    def add(self, data: bytes) -> None:
+        """Append bytes read from the connection."""
+        self.buffer += data
+
+    @property
+    def started(self) -> bool:
+        """Return whether any byte of the request arrived."""
+        return bool(self.buffer)
+
+    def complete(self, now: float) -> bool:
+        """Return whether the parser can take over without waiting for the client."""
+        if self._body_start < 0:
+            end = self.buffer.find(b"\r\n\r\n", max(self._scanned - 3, 0))
+            if end < 0:
+                self._scanned = len(self.buffer)
+                return len(self.buffer) > MAX_HEADER_BYTES
+            self._body_start = end + 4
+            self._length = body_length(bytes(self.buffer[:end]), self._max_body)
+            if self._length is None:
+                return True
+            self._chunk_at = self._body_start
+            self.deadline = now + self._body_seconds
+        if self._length is None:
+            return True
+        if self._length >= 0:
+            return len(self.buffer) >= self._body_start + self._length
+        return self._chunked_complete()
+
+    def _chunked_complete(self) -> bool:
+        """Walk the chunks received so far; True once the last one (and trailers) are in."""
+        buffer = self.buffer
+        while True:
+            line_end = buffer.find(b"\r\n", self._chunk_at)
+            if line_end < 0:
+                return len(buffer) - self._chunk_at > 4096
+            size_field = bytes(buffer[self._chunk_at : line_end]).split(b";", 1)[0].strip()
+            try:
+                size = int(size_field, 16)
+            except ValueError:
+                return True
+            if size < 0 or self._chunk_at - self._body_start > self._max_body:
+                return True
+            if size == 0:
+                return buffer.find(b"\r\n\r\n", line_end) >= 0
+            following = line_end + 2 + size + 2
+            if following > len(buffer):
+                return False
+            self._chunk_at = following
+
+
+def body_length(head: bytes, max_body: int) -> int | None:
+    """Return the body length the headers announce (-1: chunked), or None for "let the parser
+    decide now": conflicting or malformed framing, or a body over `max_body` (the app answers
+    413 without reading it)."""
+    length: int | None = None
+    chunked = False
+    for line in head.split(b"\r\n")[1:]:
+        name, colon, value = line.partition(b":")
+        if not colon:
+            continue
+        name, value = name.strip().lower(), value.strip()
+        if name == b"content-length":
+            if length is not None or not value.isdigit():
+                return None
+            length = int(value)
+        elif name == b"transfer-encoding":
+            if chunked or value.lower() != b"chunked":
+                return None
+            chunked = True
+    if chunked:
+        return None if length is not None else -1
+    if length is not None and length > max_body:
+        return None
+    return length or 0
+
+
+def json_error(status: int, reason: str, message: str) -> bytes:
+    """Return a whole HTTP answer carrying the app's JSON error body; the connection closes.
+
+    The reason phrase is the status code's own (gunicorn words a 501 "Bad Request").
+    """
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        pass
+    body = orjson.dumps({"error": reason.replace(" ", ""), "message": message or reason})
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
+def write_json_error(sock: socket.socket, status_int: int, reason: str, mesg: str) -> None:
+    """Stand in for gunicorn's `util.write_error`, which writes an HTML page."""
+    util.write_nonblock(sock, json_error(status_int, reason, mesg))
+
+
+class BufferedConn(TConn):  # type: ignore[misc]
+    """A connection whose request the event loop reads; the thread only parses and answers."""
+
+    def __init__(self, cfg: Any, sock: Any, client: Any, server: Any, io_seconds: float) -> None:
+        super().__init__(cfg, sock, client, server)
+        self.io_seconds = io_seconds
+        self.pending: PendingRequest | None = None
+        self.ready = False
+        self.handshaken = not isinstance(sock, ssl.SSLSocket)
+
+    def init(self) -> None:
+        """Called by the thread before it parses: its reads and writes get a deadline."""
+        self.initialized = True
+        self.sock.settimeout(self.io_seconds)
+
+
+class BufferingWorker(ThreadWorker):  # type: ignore[misc]
+    """gthread's event loop and thread pool, with requests read whole by the loop (see above).
+
+    `kubehooks serve` sets the three class attributes from `limits` (`hooks.serve`).
+    """
+
+    header_seconds = 5.0
+    body_seconds = 20.0
+    max_body_bytes = 16 * 1024 * 1024
+
+    def init_process(self) -> None:
+        self.reading: set[BufferedConn] = set()
+        self.tls_context = gunicorn_sock.ssl_context(self.cfg) if self.cfg.is_ssl else None
+        util.write_error = write_json_error
+        super().init_process()
+
+    def accept(self, listener: socket.socket) -> None:
+        """Accept one connection and start reading its first request in the loop."""
+        try:
+            client, address = listener.accept()
+        except OSError as err:
+            if err.errno in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                return
+            raise
+        self.nr_conns += 1
+        client.setblocking(False)
+        sock: Any = client
+        if self.tls_context is not None:
+            sock = self.tls_context.wrap_socket(
+                client,
+                server_side=True,
+                do_handshake_on_connect=False,
+                suppress_ragged_eofs=self.cfg.suppress_ragged_eofs,
+            )
+        conn = BufferedConn(self.cfg, sock, address, listener.getsockname(), self.body_seconds)
+        self._start_reading(conn)
+
+    def enqueue_req(self, conn: BufferedConn) -> None:
+        """Give a thread a request that is all in memory; read any other one first."""
+        if conn.ready:
+            conn.ready = False
+            super().enqueue_req(conn)
+        else:
+            self._start_reading(conn)
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        """Keep accepting while stopping: the calls already queued on the listening socket are
+        finished (and answered `Connection: close`) rather than reset when it closes. The worker
+        exits once it holds no connection, or after `graceful_timeout`."""
+        if enabled or self.alive:
+            super().set_accept_enabled(enabled)
+
+    def murder_pending(self) -> None:
+        """Answer 408 to, and close, the connections past their read deadline."""
+        super().murder_pending()
+        now = time.monotonic()
+        late = [conn for conn in self.reading if conn.pending and conn.pending.deadline <= now]
+        for conn in late:
+            if conn.handshaken and conn.pending is not None and conn.pending.started:
+                message = "the request was not received in time"
+                try:
+                    conn.sock.send(json_error(408, "Request Timeout", message))
+                except OSError:
+                    pass
+            self._drop(conn)
+
+    def _start_reading(self, conn: BufferedConn) -> None:
+        leftover = conn.parser.unreader.take_buffered() if conn.parser is not None else b""
+        conn.pending = PendingRequest(
+            leftover, time.monotonic(), self.header_seconds, self.body_seconds, self.max_body_bytes
+        )
+        conn.sock.setblocking(False)
+        self.reading.add(conn)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, conn))
+        tls_buffered = isinstance(conn.sock, ssl.SSLSocket) and conn.sock.pending()
+        if leftover or tls_buffered:
+            self._on_readable(conn, conn.sock)
+
+    def _on_readable(self, conn: BufferedConn, _fileobj: object) -> None:
+        pending = conn.pending
+        if pending is None:
+            return
+        try:
+            if not conn.handshaken:
+                conn.sock.do_handshake()
+                conn.handshaken = True
+            while not pending.complete(time.monotonic()):
+                data = conn.sock.recv(RECV_BYTES)
+                if not data:
+                    self._drop(conn)
+                    return
+                pending.add(data)
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+            return
+        except OSError:
+            self._drop(conn)
+            return
+        self._dispatch(conn)
+
+    def _dispatch(self, conn: BufferedConn) -> None:
+        """Hand a complete request (or one the parser must refuse) to the thread pool."""
+        pending = conn.pending
+        assert pending is not None
+        self._forget(conn)
+        if conn.parser is None:
+            conn.parser = http.get_parser(self.cfg, conn.sock, conn.client)
+        conn.parser.unreader.unread(bytes(pending.buffer))
+        conn.pending = None
+        conn.ready = conn.data_ready = True
+        self.enqueue_req(conn)
+
+    def _forget(self, conn: BufferedConn) -> None:
+        self.reading.discard(conn)
+        try:
+            self.poller.unregister(conn.sock)
+        except (KeyError, ValueError, OSError):
+            pass
+
+    def _drop(self, conn: BufferedConn) -> None:
+        self._forget(conn)
+        conn.pending = None
+        self.nr_conns -= 1
+        conn.close()
