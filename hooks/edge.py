@@ -136,13 +136,47 @@ class InFlight:
         """Make admitted calls compute one at a time, in the order they were admitted."""
         self._in_turn = True
 
-    def enter(self) -> bool:
-        """Take a slot, then wait for this call's turn; False when all slots are taken (answer
-        429 and do not call leave)."""
+    def reserve(self) -> bool:
+        """Take a slot for a call whose body is still arriving; False when all are taken.
+
+        The worker decides as soon as a call's headers are in (`hooks.worker`), so that a burst
+        of large bodies is refused before they are read. Hand the answer to the thread that
+        runs the call with `claim`; a slot reserved for a call that never enters goes back with
+        `release`.
+        """
         with self._lock:
             if self._count >= self.limit:
                 return False
             self._count += 1
+            return True
+
+    def release(self) -> None:
+        """Give back a reserved slot that no call entered."""
+        with self._lock:
+            self._count -= 1
+
+    def claim(self, reserved: bool | None) -> None:
+        """Tell the next `enter` of this thread what was decided for its call (None: nothing)."""
+        _claims.reserved = reserved
+
+    def unclaimed(self) -> bool | None:
+        """Return, and forget, this thread's claim that no `enter` used."""
+        reserved: bool | None = getattr(_claims, "reserved", None)
+        _claims.reserved = None
+        return reserved
+
+    def enter(self) -> bool:
+        """Take a slot (or the one reserved), then wait for this call's turn; False when all
+        slots are taken, or the call's headers already found them taken (answer 429 and do not
+        call leave)."""
+        reserved = self.unclaimed()
+        with self._lock:
+            if reserved is False:
+                return False
+            if reserved is None:
+                if self._count >= self.limit:
+                    return False
+                self._count += 1
             if not self._in_turn or not self._computing:
                 self._computing = True
                 return True
@@ -160,6 +194,9 @@ class InFlight:
                 self._turns.popleft().release()
             else:
                 self._computing = False
+
+
+_claims = threading.local()
 
 
 class Readiness:

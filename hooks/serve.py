@@ -140,6 +140,8 @@ def _post_worker_init(worker: Any) -> None:
     in_flight = _extension(worker, "in_flight")
     if isinstance(in_flight, InFlight):
         in_flight.take_turns()
+        if isinstance(worker, BufferingWorker):
+            worker.in_flight = in_flight
     previous = signal.getsignal(signal.SIGTERM)
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:

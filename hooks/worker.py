@@ -28,6 +28,7 @@ import errno
 import selectors
 import socket
 import ssl
+import sys
 import time
 from functools import partial
 from http import HTTPStatus
@@ -38,8 +39,20 @@ from gunicorn import http, util
 from gunicorn import sock as gunicorn_sock
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
+from hooks.edge import InFlight
+
 RECV_BYTES = 256 * 1024
-"""Bytes asked of the socket per read (a 6.6 MB body takes 26 reads)."""
+"""Bytes asked of the socket per read while the size of the request is unknown."""
+MAX_RECV_BYTES = 16 * 1024 * 1024
+"""Bytes asked at most per read of a body of known size. Each read waits for the interpreter
+lock, which a computing thread hands over only every few milliseconds (`sys.getswitchinterval`),
+so a body is read in as few reads as the kernel allows."""
+SWITCH_SECONDS = 0.0005
+"""How long a computing thread keeps the interpreter lock from the event loop (Python's default
+is 5 ms): the loop needs it for every read, accept and hand-over (see README, section 5)."""
+RESERVATION_SECONDS = 2.0
+"""How long a call keeps the slot reserved when its headers came in, if its body is slower (so
+that slow bodies cannot hold every slot); a 16 MiB body at 100 MB/s takes 0.17 s."""
 MAX_HEADER_BYTES = 1024 * 1024
 """Past this many bytes without the blank line that ends the headers, the parser refuses the
 request (431, or 414 for the request line); gunicorn's own limits are well below it."""
@@ -61,6 +74,7 @@ class PendingRequest:
         "_body_start",
         "_length",
         "_chunk_at",
+        "posts",
     )
 
     def __init__(
@@ -75,6 +89,20 @@ class PendingRequest:
         self._length: int | None = None
         """The body's length; None while the headers are incomplete, -1 for chunked."""
         self._chunk_at = 0
+        self.posts = False
+        """Whether the headers are in and announce a POST: a hook call, held by the app."""
+
+    @property
+    def headers_in(self) -> bool:
+        """Return whether the blank line ending the headers has arrived."""
+        return self._body_start >= 0
+
+    def wanted(self) -> int:
+        """Return how many bytes to ask the socket for: the rest of the body when known."""
+        if self._length is not None and self._length > 0:
+            rest = self._body_start + self._length - len(self.buffer)
+            return min(max(rest, RECV_BYTES), MAX_RECV_BYTES)
+        return RECV_BYTES
 
     def add(self, data: bytes) -> None:
         """Append bytes read from the connection."""
@@ -93,6 +121,7 @@ class PendingRequest:
                 self._scanned = len(self.buffer)
                 return len(self.buffer) > MAX_HEADER_BYTES
             self._body_start = end + 4
+            self.posts = self.buffer.startswith(b"POST ")
             self._length = body_length(bytes(self.buffer[:end]), self._max_body)
             if self._length is None:
                 return True
@@ -182,6 +211,10 @@ class BufferedConn(TConn):  # type: ignore[misc]
         self.io_seconds = io_seconds
         self.pending: PendingRequest | None = None
         self.ready = False
+        self.reserved: bool | None = None
+        """The in-flight slot decided when the headers came in (None: not decided)."""
+        self.reserved_until = 0.0
+        self.decided = False
         self.handshaken = not isinstance(sock, ssl.SSLSocket)
 
     def init(self) -> None:
@@ -199,11 +232,28 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
     header_seconds = 5.0
     body_seconds = 20.0
     max_body_bytes = 16 * 1024 * 1024
+    in_flight: InFlight | None = None
+    """The app's in-flight limit (`hooks.serve` sets it once the app is loaded)."""
+
+    def handle(self, conn: BufferedConn) -> Any:
+        """Answer one request in a thread, telling the app what its headers found (reserved or
+        not), and giving back a reserved slot the call did not use (a 401, a 304, a 404)."""
+        in_flight, reserved = self.in_flight, conn.reserved
+        conn.reserved = None
+        if in_flight is None or reserved is None:
+            return super().handle(conn)
+        in_flight.claim(reserved)
+        try:
+            return super().handle(conn)
+        finally:
+            if in_flight.unclaimed():
+                in_flight.release()
 
     def init_process(self) -> None:
         self.reading: set[BufferedConn] = set()
         self.tls_context = gunicorn_sock.ssl_context(self.cfg) if self.cfg.is_ssl else None
         util.write_error = write_json_error
+        sys.setswitchinterval(SWITCH_SECONDS)
         super().init_process()
 
     def accept(self, listener: socket.socket) -> None:
@@ -247,6 +297,10 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         super().murder_pending()
         now = time.monotonic()
         late = [conn for conn in self.reading if conn.pending and conn.pending.deadline <= now]
+        for conn in self.reading:
+            if conn.reserved and conn.reserved_until <= now and self.in_flight is not None:
+                conn.reserved = None  # a body this slow loses its slot; the app decides later
+                self.in_flight.release()
         for conn in late:
             if conn.handshaken and conn.pending is not None and conn.pending.started:
                 message = "the request was not received in time"
@@ -277,17 +331,30 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
                 conn.sock.do_handshake()
                 conn.handshaken = True
             while not pending.complete(time.monotonic()):
-                data = conn.sock.recv(RECV_BYTES)
+                if pending.headers_in and conn.reserved is None and pending.posts:
+                    self._decide(conn)
+                data = conn.sock.recv(
+                    pending.wanted() if conn.reserved is not False else RECV_BYTES
+                )
                 if not data:
                     self._drop(conn)
                     return
                 pending.add(data)
+                if conn.reserved is False and not pending.complete(time.monotonic()):
+                    return  # the body of a refused call is read a little at a time (see above)
         except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
             return
         except OSError:
             self._drop(conn)
             return
         self._dispatch(conn)
+
+    def _decide(self, conn: BufferedConn) -> None:
+        """Reserve an in-flight slot for a call whose headers are in, before reading its body."""
+        conn.decided = True
+        if self.in_flight is not None:
+            conn.reserved = self.in_flight.reserve()
+            conn.reserved_until = time.monotonic() + RESERVATION_SECONDS
 
     def _dispatch(self, conn: BufferedConn) -> None:
         """Hand a complete request (or one the parser must refuse) to the thread pool."""
@@ -298,6 +365,7 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
             conn.parser = http.get_parser(self.cfg, conn.sock, conn.client)
         conn.parser.unreader.unread(bytes(pending.buffer))
         conn.pending = None
+        conn.decided = False
         conn.ready = conn.data_ready = True
         self.enqueue_req(conn)
 
@@ -310,6 +378,9 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
 
     def _drop(self, conn: BufferedConn) -> None:
         self._forget(conn)
+        if conn.reserved and self.in_flight is not None:
+            self.in_flight.release()
+        conn.reserved = None
         conn.pending = None
         self.nr_conns -= 1
         conn.close()
