@@ -4,8 +4,9 @@ Four parts, each side by side with its yardstick in the same run: in process (ev
 controller's typical sync against `orjson.loads` of the same body), scaling (a PodCluster of
 1 to 1000 realistic Pods), HTTP (the deployed server against a raw-WSGI floor and a stdlib
 `http.server` hook, under wrk, with worker memory) and resilience (slow clients and a burst
-of heavy calls, against the server's own unloaded figures; `bench.resilience`). The JSON goes to bench/results/<time>.json
-for comparing commits. No threshold fails the run: the targets are reported as met or missed.
+of heavy calls, against the server's own unloaded figures; `bench.resilience`). The JSON goes
+to bench/results/<time>.json for comparing commits. No threshold fails the run: the targets
+are reported as met or missed.
 """
 
 from __future__ import annotations
