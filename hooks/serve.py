@@ -1,25 +1,27 @@
 """Running the app under gunicorn, with the project's production defaults.
 
-One worker process per core. Hook calls are CPU-bound and the GIL lets a process compute one at
-a time, so over plain HTTP the workers are gunicorn's sync workers: threads only add hand-offs.
-On the benchmark (README, "Benchmarks") sync workers answered as many calls per second as
-8-thread gthread workers or more (17% more at one connection), with half their p99 at 5 and 32
-connections. Each call comes on its own connection and goes to whichever worker is free, so
-load spreads evenly, and calls wait for a free worker in the kernel's accept queue; once
-`limits.maxInFlight` calls are held (computing, or waiting there) the next gets 429 and
-Retry-After at once (see `hooks.edge.InFlight`).
+One worker process per core, each running `hooks.worker.BufferingWorker`: gthread's event loop
+and thread pool, except that the loop reads every request whole (headers, then body, under the
+`limits.headerTimeoutSeconds` and `limits.bodyTimeoutSeconds` deadlines, 408 past them) before
+a thread takes it. gunicorn's sync and gthread workers read a request in the thread that then
+computes it, so 4 connections trickling their headers stopped a sync server and 16 a gthread
+one (issue 13); here a slow client costs a buffer, never a thread, and 200 of them leave normal
+calls answered in milliseconds (README, "Limits and back-pressure", for the numbers).
 
-Over HTTPS a connection per call would cost a TLS handshake per call (Metacontroller's Go client
-does not resume sessions): 380-440 calls/s instead of 2,000-3,900 on the benchmark machine
-(`python -m bench --tls`). So with TLS the workers are gthread workers with 8 threads, which
-keep connections alive, and maxInFlight defaults to half the threads, so the spare ones answer
-the overflow with 429. `--threads` overrides either choice. No access log (the app logs one
-structured line per call).
+Hook calls are CPU-bound and the interpreter lock lets a process compute one at a time, so a
+worker's calls compute in turn (`InFlight.take_turns`), in the order they were admitted. The
+threads (`--threads`, default 16) hold the calls waiting for their turn and answer the rest:
+a worker holds at most its share of `limits.maxInFlight` (and one thread less than it has);
+the next call gets 429 and Retry-After, decided as soon as its headers are in, before its body
+is read (`InFlight.reserve`). Connections are kept alive, over HTTPS too (no handshake per
+call: Metacontroller's Go client does not resume TLS sessions). No access log (the app logs
+one structured line per call).
 
 Also here: TLS from the settings' files (mutual TLS when a client CA is named), the gunicorn
 hooks that tell the metrics collector a worker died and flip /readyz when a worker is told to
-stop, and graceful shutdown: on SIGTERM a worker stops accepting, finishes what it accepted
-(up to `graceful_timeout`), then exits.
+stop, and graceful shutdown: on SIGTERM a worker keeps accepting until it holds no connection,
+so the calls already queued on the listening socket are answered (`Connection: close`) rather
+than reset when it closes, then exits (after `graceful_timeout` at the latest).
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ closes (see `BufferingWorker.set_accept_enabled`).
 from __future__ import annotations
 
 import errno
+import re
 import selectors
 import socket
 import ssl
@@ -75,6 +76,7 @@ class PendingRequest:
         "_length",
         "_chunk_at",
         "posts",
+        "awaits_continue",
     )
 
     def __init__(
@@ -91,6 +93,8 @@ class PendingRequest:
         self._chunk_at = 0
         self.posts = False
         """Whether the headers are in and announce a POST: a hook call, held by the app."""
+        self.awaits_continue = False
+        """Whether the client waits for `100 Continue` before it sends the body."""
 
     @property
     def headers_in(self) -> bool:
@@ -122,7 +126,9 @@ class PendingRequest:
                 return len(self.buffer) > MAX_HEADER_BYTES
             self._body_start = end + 4
             self.posts = self.buffer.startswith(b"POST ")
-            self._length = body_length(bytes(self.buffer[:end]), self._max_body)
+            head = bytes(self.buffer[:end])
+            self._length = body_length(head, self._max_body)
+            self.awaits_continue = bool(self._length) and _EXPECT_CONTINUE.search(head) is not None
             if self._length is None:
                 return True
             self._chunk_at = self._body_start
@@ -153,6 +159,9 @@ class PendingRequest:
             if following > len(buffer):
                 return False
             self._chunk_at = following
+
+
+_EXPECT_CONTINUE = re.compile(rb"\r\nexpect[ \t]*:[ \t]*100-continue[ \t]*(\r\n|$)", re.I)
 
 
 def body_length(head: bytes, max_body: int) -> int | None:
@@ -331,11 +340,13 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
                 conn.sock.do_handshake()
                 conn.handshaken = True
             while not pending.complete(time.monotonic()):
-                if pending.headers_in and conn.reserved is None and pending.posts:
+                if pending.headers_in and pending.posts and not conn.decided:
                     self._decide(conn)
-                data = conn.sock.recv(
-                    pending.wanted() if conn.reserved is not False else RECV_BYTES
-                )
+                if pending.awaits_continue and conn.reserved is not False:
+                    pending.awaits_continue = False  # curl, for one, waits a second for it
+                    conn.sock.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+                refused = conn.reserved is False
+                data = conn.sock.recv(RECV_BYTES if refused else pending.wanted())
                 if not data:
                     self._drop(conn)
                     return

@@ -84,3 +84,9 @@ def test_a_slot_reserved_at_the_headers_is_used_by_the_call_or_given_back() -> N
     assert limit.unclaimed() is True  # no call entered (a 401, a 304): the worker releases it
     limit.release()
     assert limit.count == 0 and limit.unclaimed() is None
+
+
+def test_a_client_waiting_for_100_continue_is_told_to_send_its_body() -> None:
+    pending = _pending(HEAD + b"Content-Length: 4\r\nExpect: 100-Continue\r\n\r\n")
+    assert not pending.complete(0.0) and pending.awaits_continue
+    assert not _pending(HEAD + b"Expect: 100-continue\r\n\r\n").awaits_continue  # no body
