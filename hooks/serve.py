@@ -100,6 +100,7 @@ def buffering_worker(limits: Limits) -> type[BufferingWorker]:
             "header_seconds": limits.header_timeout_seconds,
             "body_seconds": limits.body_timeout_seconds,
             "max_body_bytes": limits.max_body_bytes,
+            "buffer_budget_bytes": 4 * limits.max_body_bytes,
         },
     )
 

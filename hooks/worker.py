@@ -31,6 +31,7 @@ import socket
 import ssl
 import sys
 import time
+from collections import deque
 from functools import partial
 from http import HTTPStatus
 from typing import Any
@@ -224,6 +225,7 @@ class BufferedConn(TConn):  # type: ignore[misc]
         """The in-flight slot decided when the headers came in (None: not decided)."""
         self.reserved_until = 0.0
         self.decided = False
+        self.parked = False
         self.handshaken = not isinstance(sock, ssl.SSLSocket)
 
     def init(self) -> None:
@@ -241,6 +243,9 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
     header_seconds = 5.0
     body_seconds = 20.0
     max_body_bytes = 16 * 1024 * 1024
+    buffer_budget_bytes = 64 * 1024 * 1024
+    """Past this many bytes buffered, only calls holding a reserved slot are read; the others
+    wait (the kernel's buffers, then TCP, hold their senders back), so memory stays bounded."""
     in_flight: InFlight | None = None
     """The app's in-flight limit (`hooks.serve` sets it once the app is loaded)."""
 
@@ -260,6 +265,9 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
 
     def init_process(self) -> None:
         self.reading: set[BufferedConn] = set()
+        self.parked: deque[BufferedConn] = deque()
+        self.buffered = 0
+        """Bytes held by the requests being read."""
         self.tls_context = gunicorn_sock.ssl_context(self.cfg) if self.cfg.is_ssl else None
         util.write_error = write_json_error
         sys.setswitchinterval(SWITCH_SECONDS)
@@ -324,6 +332,7 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         conn.pending = PendingRequest(
             leftover, time.monotonic(), self.header_seconds, self.body_seconds, self.max_body_bytes
         )
+        self.buffered += len(leftover)
         conn.sock.setblocking(False)
         self.reading.add(conn)
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, conn))
@@ -346,11 +355,16 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
                     pending.awaits_continue = False  # curl, for one, waits a second for it
                     conn.sock.send(b"HTTP/1.1 100 Continue\r\n\r\n")
                 refused = conn.reserved is False
+                over_budget = self.buffered >= self.buffer_budget_bytes
+                if over_budget and pending.headers_in and not conn.reserved:
+                    self._park(conn)
+                    return
                 data = conn.sock.recv(RECV_BYTES if refused else pending.wanted())
                 if not data:
                     self._drop(conn)
                     return
                 pending.add(data)
+                self.buffered += len(data)
                 if conn.reserved is False and not pending.complete(time.monotonic()):
                     return  # the body of a refused call is read a little at a time (see above)
         except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
@@ -380,12 +394,31 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         conn.ready = conn.data_ready = True
         self.enqueue_req(conn)
 
+    def _park(self, conn: BufferedConn) -> None:
+        """Stop reading a connection until the buffers shrink (see `buffer_budget_bytes`)."""
+        self.poller.unregister(conn.sock)
+        conn.parked = True
+        self.parked.append(conn)
+
     def _forget(self, conn: BufferedConn) -> None:
+        """Stop reading a connection: its request was handed over, or it is closed."""
         self.reading.discard(conn)
-        try:
-            self.poller.unregister(conn.sock)
-        except (KeyError, ValueError, OSError):
-            pass
+        if conn.pending is not None:
+            self.buffered -= len(conn.pending.buffer)
+        if conn.parked:
+            conn.parked = False
+            self.parked.remove(conn)
+        else:
+            try:
+                self.poller.unregister(conn.sock)
+            except (KeyError, ValueError, OSError):
+                pass
+        while self.parked and self.buffered < self.buffer_budget_bytes:
+            resumed = self.parked.popleft()
+            resumed.parked = False
+            self.poller.register(
+                resumed.sock, selectors.EVENT_READ, partial(self._on_readable, resumed)
+            )
 
     def _drop(self, conn: BufferedConn) -> None:
         self._forget(conn)
