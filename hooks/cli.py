@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
         "--threads",
         type=int,
         default=int(os.environ.get("KUBEHOOKS_THREADS", "0")) or None,
-        help="threads per worker, at least 2 (default: 16): one computes at a time, the others "
+        help="threads per worker, at least 2 (default: 64): one computes at a time, the others "
         "hold the calls waiting for their turn and refuse the excess",
     )
     serve.set_defaults(func=_serve)

@@ -249,7 +249,7 @@ def test_gunicorn_options_threads_deadlines_tls_and_mutual_tls() -> None:
     from hooks.worker import BufferingWorker
 
     options = gunicorn_options("127.0.0.1", 1, 2)
-    assert issubclass(options["worker_class"], BufferingWorker) and options["threads"] == 16
+    assert issubclass(options["worker_class"], BufferingWorker) and options["threads"] == 64
     assert options["graceful_timeout"] > 0 and "certfile" not in options
     limits = Limits(header_timeout_seconds=2, body_timeout_seconds=7, max_body_bytes=4096)
     worker = gunicorn_options("127.0.0.1", 1, 2, threads=4, limits=limits)["worker_class"]
