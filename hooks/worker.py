@@ -78,6 +78,7 @@ class PendingRequest:
         "_chunk_at",
         "posts",
         "awaits_continue",
+        "_discard",
     )
 
     def __init__(
@@ -96,21 +97,43 @@ class PendingRequest:
         """Whether the headers are in and announce a POST: a hook call, held by the app."""
         self.awaits_continue = False
         """Whether the client waits for `100 Continue` before it sends the body."""
+        self._discard: int | None = None
+        """Body bytes still to be read and dropped (`discard_body`); None when keeping it."""
 
     @property
     def headers_in(self) -> bool:
         """Return whether the blank line ending the headers has arrived."""
         return self._body_start >= 0
 
+    def discard_body(self) -> bool:
+        """Drop the body of a refused call as it arrives, keeping only the headers, which now
+        say `Content-Length: 0` (the app answers 429 from them); False if its length is unknown.
+        """
+        if self._length is None or self._length <= 0 or self._discard is not None:
+            return False
+        received = self.buffer[self._body_start :]
+        head = bytes(self.buffer[: self._body_start - 4]).split(b"\r\n")
+        kept = [line for line in head if not line.lower().startswith(b"content-length:")]
+        self.buffer = bytearray(b"\r\n".join([*kept, b"Content-Length: 0", b"", b""]))
+        self._discard = self._length
+        self.add(bytes(received))
+        return True
+
     def wanted(self) -> int:
         """Return how many bytes to ask the socket for: the rest of the body when known."""
+        if self._discard is not None:
+            return max(min(self._discard, MAX_RECV_BYTES), 1)
         if self._length is not None and self._length > 0:
             rest = self._body_start + self._length - len(self.buffer)
             return min(max(rest, RECV_BYTES), MAX_RECV_BYTES)
         return RECV_BYTES
 
     def add(self, data: bytes) -> None:
-        """Append bytes read from the connection."""
+        """Append bytes read from the connection (dropping those of a discarded body)."""
+        if self._discard:
+            dropped = min(self._discard, len(data))
+            self._discard -= dropped
+            data = data[dropped:]
         self.buffer += data
 
     @property
@@ -120,6 +143,8 @@ class PendingRequest:
 
     def complete(self, now: float) -> bool:
         """Return whether the parser can take over without waiting for the client."""
+        if self._discard is not None:
+            return self._discard == 0
         if self._body_start < 0:
             end = self.buffer.find(b"\r\n\r\n", max(self._scanned - 3, 0))
             if end < 0:
@@ -356,15 +381,16 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
                     conn.sock.send(b"HTTP/1.1 100 Continue\r\n\r\n")
                 refused = conn.reserved is False
                 over_budget = self.buffered >= self.buffer_budget_bytes
-                if over_budget and pending.headers_in and not conn.reserved:
+                if over_budget and pending.headers_in and conn.reserved is None:
                     self._park(conn)
                     return
                 data = conn.sock.recv(RECV_BYTES if refused else pending.wanted())
                 if not data:
                     self._drop(conn)
                     return
+                before = len(pending.buffer)
                 pending.add(data)
-                self.buffered += len(data)
+                self.buffered += len(pending.buffer) - before
                 if conn.reserved is False and not pending.complete(time.monotonic()):
                     return  # the body of a refused call is read a little at a time (see above)
         except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
@@ -380,6 +406,10 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         if self.in_flight is not None:
             conn.reserved = self.in_flight.reserve()
             conn.reserved_until = time.monotonic() + RESERVATION_SECONDS
+            if conn.reserved is False and conn.pending is not None:
+                before = len(conn.pending.buffer)
+                conn.pending.discard_body()
+                self.buffered += len(conn.pending.buffer) - before
 
     def _dispatch(self, conn: BufferedConn) -> None:
         """Hand a complete request (or one the parser must refuse) to the thread pool."""

@@ -90,3 +90,18 @@ def test_a_client_waiting_for_100_continue_is_told_to_send_its_body() -> None:
     pending = _pending(HEAD + b"Content-Length: 4\r\nExpect: 100-Continue\r\n\r\n")
     assert not pending.complete(0.0) and pending.awaits_continue
     assert not _pending(HEAD + b"Expect: 100-continue\r\n\r\n").awaits_continue  # no body
+
+
+def test_a_refused_calls_body_is_dropped_and_its_headers_say_it_has_none() -> None:
+    pending = _pending(HEAD + b"Content-Length: 6\r\nContent-Type: application/json\r\n\r\nab")
+    assert not pending.complete(0.0)
+    assert pending.discard_body()
+    assert (
+        bytes(pending.buffer)
+        == HEAD + b"Content-Type: application/json\r\nContent-Length: 0\r\n\r\n"
+    )
+    pending.add(b"cd")
+    assert not pending.complete(0.0)
+    pending.add(b"efPOST /next")  # the rest of the body, then a pipelined request
+    assert pending.complete(0.0)
+    assert bytes(pending.buffer).endswith(b"Content-Length: 0\r\n\r\nPOST /next")
