@@ -113,8 +113,8 @@ class InFlight:
 
     With `take_turns` (what `kubehooks serve` does), admitted calls compute one at a time, in
     the order they were admitted: hook calls are CPU-bound and the interpreter lock lets a
-    process compute one at a time anyway, so interleaving them only made each one slower (two
-    overlapping 90 ms calls both ended after 180 ms; in turn, the first ends after 90). A held
+    process compute one at a time anyway, so interleaving them only makes each one slower (two
+    interleaved calls both end as late as the second one does in turn). A held
     call therefore waits at most for the `limit - 1` calls ahead of it. Correct under threads
     (a lock guards the counter).
     """

@@ -45,6 +45,9 @@ from hooks.edge import InFlight
 
 RECV_BYTES = 256 * 1024
 """Bytes asked of the socket per read while the size of the request is unknown."""
+REFUSED_RECV_BYTES = 64 * 1024
+"""Bytes of a refused call's body read (and dropped) per turn of the loop: the bodies of the
+admitted calls come first, and refused senders wait on TCP rather than on the processor."""
 MAX_RECV_BYTES = 16 * 1024 * 1024
 """Bytes asked at most per read of a body of known size. Each read waits for the interpreter
 lock, which a computing thread hands over only every few milliseconds (`sys.getswitchinterval`),
@@ -384,7 +387,7 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
                 if over_budget and pending.headers_in and conn.reserved is None:
                     self._park(conn)
                     return
-                data = conn.sock.recv(RECV_BYTES if refused else pending.wanted())
+                data = conn.sock.recv(REFUSED_RECV_BYTES if refused else pending.wanted())
                 if not data:
                     self._drop(conn)
                     return
