@@ -52,7 +52,7 @@ MAX_RECV_BYTES = 16 * 1024 * 1024
 """Bytes asked at most per read of a body of known size. Each read waits for the interpreter
 lock, which a computing thread hands over only every few milliseconds (`sys.getswitchinterval`),
 so a body is read in as few reads as the kernel allows."""
-SWITCH_SECONDS = 0.0005
+SWITCH_SECONDS = 0.002
 """How long a computing thread keeps the interpreter lock from the event loop (Python's default
 is 5 ms): the loop needs it for every read, accept and hand-over (see README, section 5)."""
 RESERVATION_SECONDS = 2.0
