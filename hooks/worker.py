@@ -254,6 +254,8 @@ class BufferedConn(TConn):  # type: ignore[misc]
         self.reserved_until = 0.0
         self.decided = False
         self.parked = False
+        self.counted = False
+        """Counted in the worker's `reserved_reading`."""
         self.handshaken = not isinstance(sock, ssl.SSLSocket)
 
     def init(self) -> None:
@@ -296,6 +298,8 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         self.parked: deque[BufferedConn] = deque()
         self.buffered = 0
         """Bytes held by the requests being read."""
+        self.reserved_reading = 0
+        """Calls holding a reserved slot whose body is being read: refused bodies wait."""
         self.tls_context = gunicorn_sock.ssl_context(self.cfg) if self.cfg.is_ssl else None
         util.write_error = write_json_error
         sys.setswitchinterval(SWITCH_SECONDS)
@@ -346,6 +350,8 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
             if conn.reserved and conn.reserved_until <= now and self.in_flight is not None:
                 conn.reserved = None  # a body this slow loses its slot; the app decides later
                 self.in_flight.release()
+                self._uncount(conn)
+        self._unpark()
         for conn in late:
             if conn.handshaken and conn.pending is not None and conn.pending.started:
                 message = "the request was not received in time"
@@ -387,6 +393,9 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
                 if over_budget and pending.headers_in and conn.reserved is None:
                     self._park(conn)
                     return
+                if refused and self.reserved_reading:
+                    self._park(conn)  # resumed once the admitted bodies are in
+                    return
                 data = conn.sock.recv(REFUSED_RECV_BYTES if refused else pending.wanted())
                 if not data:
                     self._drop(conn)
@@ -409,6 +418,9 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         if self.in_flight is not None:
             conn.reserved = self.in_flight.reserve()
             conn.reserved_until = time.monotonic() + RESERVATION_SECONDS
+            if conn.reserved:
+                conn.counted = True
+                self.reserved_reading += 1
             if conn.reserved is False and conn.pending is not None:
                 before = len(conn.pending.buffer)
                 conn.pending.discard_body()
@@ -446,7 +458,19 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
                 self.poller.unregister(conn.sock)
             except (KeyError, ValueError, OSError):
                 pass
+        self._uncount(conn)
+        self._unpark()
+
+    def _uncount(self, conn: BufferedConn) -> None:
+        if conn.counted:
+            conn.counted = False
+            self.reserved_reading -= 1
+
+    def _unpark(self) -> None:
+        """Read the parked connections again once the budget and the admitted bodies allow."""
         while self.parked and self.buffered < self.buffer_budget_bytes:
+            if self.reserved_reading and self.parked[0].reserved is False:
+                return
             resumed = self.parked.popleft()
             resumed.parked = False
             self.poller.register(
