@@ -13,6 +13,12 @@ stepped in the loop too, under the header deadline. A thread then parses from th
 gunicorn's own parser, so every rule of gunicorn's HTTP parsing still applies; its reads and
 writes time out after the body deadline.
 
+Admission (`InFlight`) is decided as soon as a call's headers are in: a call that finds a slot
+keeps it while its body is read, first; the body of a call that finds none is read after the
+others and dropped as it arrives, and the app answers it 429 from its headers alone (which then
+say `Content-Length: 0`). Past a budget of buffered bytes only calls holding a slot are read,
+so memory stays bounded whatever the number of connections.
+
 The errors gunicorn answers itself (a malformed request line, `Transfer-Encoding: xchunked`,
 chunked with Content-Length, headers too large) get the app's JSON error body instead of
 gunicorn's HTML page.
