@@ -51,13 +51,13 @@ class ResilienceBudget:
 
 RESILIENCE_QUICK = ResilienceBudget(
     trickling=50,
-    hold_seconds=4,
+    hold_seconds=3,
     trickle_seconds=1,
-    unloaded_calls=8,
+    unloaded_calls=5,
     level_seconds=1,
-    burst_clients=32,
-    burst_seconds=3,
-    levels=(1, 2, 4),
+    burst_clients=16,
+    burst_seconds=2,
+    levels=(1, 4),
 )
 RESILIENCE_FULL = ResilienceBudget(
     trickling=200,
