@@ -1,10 +1,12 @@
 """`python -m bench [--quick]`: measure the hooks, print tables, write the figures as JSON.
 
-Three parts, each side by side with its yardstick in the same run: in process (every
+Four parts, each side by side with its yardstick in the same run: in process (every
 controller's typical sync against `orjson.loads` of the same body), scaling (a PodCluster of
-1 to 1000 realistic Pods) and HTTP (the deployed server against a raw-WSGI floor and a stdlib
-`http.server` hook, under wrk, with worker memory). The JSON goes to bench/results/<time>.json
-for comparing commits. No threshold fails the run: the targets are reported as met or missed.
+1 to 1000 realistic Pods), HTTP (the deployed server against a raw-WSGI floor and a stdlib
+`http.server` hook, under wrk, with worker memory) and resilience (slow clients and a burst
+of heavy calls, against the server's own unloaded figures; `bench.resilience`). The JSON goes
+to bench/results/<time>.json for comparing commits. No threshold fails the run: the targets
+are reported as met or missed.
 """
 
 from __future__ import annotations
@@ -32,12 +34,19 @@ from bench.inprocess import (
     silence_hook_logs,
 )
 from bench.loadtest import WRK_MISSING, wrk_path
-from bench.report import controllers_table, http_table, scaling_table, targets_table
+from bench.report import (
+    controllers_table,
+    http_table,
+    resilience_table,
+    scaling_table,
+    targets_table,
+)
+from bench.resilience import RESILIENCE_FULL, RESILIENCE_QUICK, Resilience, measure_resilience
 from bench.targets import judge
 from bench.timing import FULL, QUICK
 from bench.workload import HTTP_CONTROLLER, ROOT, typical, typical_requests
 
-PARTS = ("inprocess", "scaling", "http")
+PARTS = ("inprocess", "scaling", "http", "resilience")
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -58,12 +67,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--threaded",
         action="store_true",
-        help="also load both gunicorn servers with --threads 8 (gthread workers), for comparison",
+        help="also load both gunicorn servers with --threads 8 instead of 16, for comparison",
     )
     parser.add_argument(
         "--tls",
         action="store_true",
-        help="also load kubehooks over HTTPS, as deployed (gthread) and with sync workers",
+        help="also load kubehooks over HTTPS (kept-alive connections)",
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON results")
     return parser.parse_args(argv)
@@ -141,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     controllers: list[ControllerFigures] | None = None
     scaling: Scaling | None = None
     http: HttpFigures | None = None
+    resilience: Resilience | None = None
 
     if "inprocess" in parts:
         silence_hook_logs()
@@ -184,9 +194,23 @@ def main(argv: list[str] | None = None) -> int:
                 http_table(http),
             )
 
-    targets = judge(controllers, scaling, http)
+    if "resilience" in parts:
+        item = typical(HTTP_CONTROLLER)
+        plan = RESILIENCE_QUICK if args.quick else RESILIENCE_FULL
+        resilience = measure_resilience(item.body, item.controller, plan, progress)
+        done_progress()
+        results["resilience"] = resilience.to_json()
+        section(
+            f"Resilience (issue 13): POST /{item.controller}/sync every 50 ms under "
+            f"{plan.trickling} connections trickling a header line every {plan.trickle_seconds:g}s"
+            f"; then {plan.burst_clients} callers of 1000-Pod PodCluster syncs (6.6 MB) at once "
+            "with maxInFlight 4, each waiting Retry-After after a 429",
+            resilience_table(resilience),
+        )
+
+    targets = judge(controllers, scaling, http, resilience)
     results["targets"] = [target.to_json() for target in targets]
-    section("Targets (issue 8; this run)", targets_table(targets))
+    section("Targets (issues 8 and 13; this run)", targets_table(targets))
     results["seconds"] = round(time.monotonic() - started, 1)
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -38,14 +38,13 @@ RATIOS = (
     ("kubehooks", "stdlib"),
     ("kubehooks-gthread", "floor-gthread"),
     ("kubehooks-gthread", "floor"),
-    ("kubehooks-tls", "kubehooks-tls-sync"),
+    ("kubehooks-tls", "kubehooks"),
 )
 SERVERS = ("kubehooks", "floor", "stdlib")
 THREADED = ("kubehooks-gthread", "floor-gthread")
 """Optional (`--threaded`): both gunicorn servers again with gthread workers, for comparison."""
-OVER_TLS = ("kubehooks-tls", "kubehooks-tls-sync")
-"""Optional (`--tls`): kubehooks over HTTPS as deployed (gthread, kept-alive connections) and
-with sync workers (a TLS handshake per call), to show why HTTPS gets gthread workers."""
+OVER_TLS = ("kubehooks-tls",)
+"""Optional (`--tls`): kubehooks over HTTPS (kept-alive connections), to compare with HTTP."""
 
 
 @dataclass(frozen=True)
@@ -177,8 +176,7 @@ def measure_http(
         for name in names:
             threads = GTHREAD_THREADS if name.endswith("-gthread") else None
             if name.startswith("kubehooks-tls"):
-                threads = 1 if name.endswith("-sync") else None
-                server = start_kubehooks(item.controller, folder, threads=threads, tls=certificate)
+                server = start_kubehooks(item.controller, folder, tls=certificate)
             elif name.startswith("kubehooks"):
                 server = start_kubehooks(item.controller, folder, threads=threads)
             elif name.startswith("floor"):

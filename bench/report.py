@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from bench.httpbench import CONNECTIONS, HttpFigures
 from bench.inprocess import ControllerFigures, Scaling
+from bench.resilience import Resilience, percentile
 from bench.targets import Target
 
 
@@ -139,6 +140,52 @@ def http_table(http: HttpFigures) -> str:
         ],
     )
     return table(header, rows) + "\n\n" + memory
+
+
+def resilience_table(figures: Resilience) -> str:
+    """Return the slow-client and burst figures."""
+    slow, burst = figures.slow, figures.burst
+    slow_rows = [
+        [
+            str(slow.connections),
+            f"{slow.hold_seconds:g}",
+            f"{slow.answered}/{slow.probes}",
+            f"{percentile(slow.latencies_ms, 0.5):.2f}",
+            f"{slow.p99_ms:.2f}",
+            f"{max(slow.latencies_ms, default=0.0):.2f}",
+            str(slow.closed_by_server),
+        ]
+    ]
+    slow_table = table(
+        ["trickling conns", "held s", "probes answered", "p50 ms", "p99 ms", "max ms", "closed"],
+        slow_rows,
+        left=0,
+    )
+    levels = ", ".join(f"{level}: {rps:.1f}/s" for level, rps in burst.throughput.items())
+    burst_rows = [
+        [
+            f"{burst.clients} x {burst.seconds:g}s",
+            str(burst.ok),
+            str(burst.refused),
+            str(burst.failed),
+            f"{burst.goodput:.1f}/s",
+            f"{burst.best_throughput:.1f}/s",
+            f"{percentile(burst.ok_ms, 0.5):.0f}",
+            f"{burst.ok_p99_ms:.0f}",
+            f"{burst.unloaded_p99_ms:.0f}",
+        ]
+    ]
+    burst_table = table(
+        ["burst", "200", "429", "failed", "goodput", "best", "200 p50", "200 p99", "unloaded p99"],
+        burst_rows,
+        left=1,
+    )
+    return (
+        slow_table
+        + "\n\n"
+        + burst_table
+        + f"\nthroughput by concurrent callers (the yardstick): {levels}; latencies in ms"
+    )
 
 
 def targets_table(targets: list[Target]) -> str:

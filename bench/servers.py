@@ -204,24 +204,31 @@ GTHREAD_THREADS = 8
 
 
 def start_kubehooks(
-    controller: str, folder: Path, *, threads: int | None = None, tls: Path | None = None
+    controller: str,
+    folder: Path,
+    *,
+    threads: int | None = None,
+    tls: Path | None = None,
+    config: str = "",
 ) -> Server:
     """Start `kubehooks serve` as deployed: default settings, default gunicorn options.
 
-    `threads` adds `--threads N` (1: sync workers, more: gthread workers), and `tls` serves
-    HTTPS with that certificate (see `self_signed`), both for comparison only.
+    `threads` adds `--threads N`, `tls` serves HTTPS with that certificate (see `self_signed`),
+    both for comparison only; `config` is YAML for settings a scenario needs (`limits`).
     """
     command = [sys.executable, "-m", "hooks", "serve", "--host", LOOPBACK]
     name = "kubehooks"
     if tls is not None:
-        config = folder / "tls.yaml"
         key = tls.with_suffix(".key")
-        config.write_text(f"tls: {{certFile: '{tls}', keyFile: '{key}'}}\n")
-        command += ["--config", str(config)]
+        config += f"tls: {{certFile: '{tls}', keyFile: '{key}'}}\n"
         name += "-tls"
+    if config:
+        config_file = folder / f"{name}.yaml"
+        config_file.write_text(config)
+        command += ["--config", str(config_file)]
     if threads:
         command += ["--threads", str(threads)]
-        name += "-gthread" if threads > 1 else "-sync"
+        name += "-gthread"
     server = start(name, command, f"/{controller}/sync", "/readyz", folder, GUNICORN_WORKERS)
     if tls is not None:
         server.tls = ssl.create_default_context(cafile=str(tls))

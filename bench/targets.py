@@ -11,6 +11,7 @@ from typing import Any
 
 from bench.httpbench import HttpFigures
 from bench.inprocess import ControllerFigures, Scaling
+from bench.resilience import Resilience
 from bench.workload import HTTP_CONTROLLER
 
 HTTP_FLOOR_SHARE = 0.55
@@ -22,6 +23,9 @@ CORE_VS_LOADS = 3.5
 HOOK_LOGIC_US_PER_CHILD = 2.0
 PODS_1000_MS = 50.0
 IDLE_WORKER_MIB = 45.0
+SLOW_CLIENTS_P99_MS = 50.0
+BURST_GOODPUT_SHARE = 0.8
+BURST_P99_FACTOR = 2.0
 
 
 @dataclass(frozen=True)
@@ -47,9 +51,12 @@ def judge(
     controllers: list[ControllerFigures] | None,
     scaling: Scaling | None,
     http: HttpFigures | None,
+    resilience: Resilience | None = None,
 ) -> list[Target]:
     """Return every target that this run measured."""
     targets: list[Target] = []
+    if resilience is not None:
+        targets.extend(_resilience_targets(resilience))
     if http is not None:
         targets.extend(_http_targets(http))
     typical = next((c for c in controllers or [] if c.controller == HTTP_CONTROLLER), None)
@@ -164,3 +171,37 @@ def _http_targets(http: HttpFigures) -> list[Target]:
             )
         )
     return targets
+
+
+def _resilience_targets(figures: Resilience) -> list[Target]:
+    """Issue 13's targets: slow clients stop nothing, and a burst keeps the server working."""
+    slow, burst = figures.slow, figures.burst
+    share = burst.goodput / burst.best_throughput if burst.best_throughput else 0.0
+    factor = burst.ok_p99_ms / burst.unloaded_p99_ms if burst.unloaded_p99_ms else 0.0
+    return [
+        Target(
+            f"a hook call under {slow.connections} trickling connections",
+            f"all answered, p99 <= {SLOW_CLIENTS_P99_MS:g} ms",
+            f"{slow.answered}/{slow.probes}, p99 {slow.p99_ms:.1f} ms",
+            slow.answered == slow.probes > 0 and slow.p99_ms <= SLOW_CLIENTS_P99_MS,
+        ),
+        Target(
+            f"burst of {burst.clients} 1000-Pod callers: goodput vs best throughput",
+            f">= {BURST_GOODPUT_SHARE:.0%}",
+            f"{share:.0%} ({burst.goodput:.1f} of {burst.best_throughput:.1f}/s)",
+            share >= BURST_GOODPUT_SHARE,
+        ),
+        Target(
+            "burst: the excess gets 429 with Retry-After, nothing fails",
+            "every 429 has Retry-After, 0 failed",
+            f"{burst.refused} x 429 ({burst.refused_without_retry_after} without), "
+            f"{burst.failed} failed",
+            burst.refused > 0 and burst.refused_without_retry_after == 0 and burst.failed == 0,
+        ),
+        Target(
+            "burst: p99 of the admitted calls vs their unloaded p99",
+            f"<= {BURST_P99_FACTOR:g}x",
+            f"{factor:.2f}x ({burst.ok_p99_ms:.0f} vs {burst.unloaded_p99_ms:.0f} ms)",
+            0 < factor <= BURST_P99_FACTOR,
+        ),
+    ]

@@ -55,6 +55,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _threads(text: str) -> int:
+    value = _positive(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"must be 2 or more, not {value}")
+    return value
+
+
 def _port(text: str) -> int:
     value = _positive(text)
     if value > 65535:
@@ -86,12 +93,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--threads",
-        type=_positive,
-        default=_positive(os.environ["KUBEHOOKS_THREADS"])
+        type=_threads,
+        default=_threads(os.environ["KUBEHOOKS_THREADS"])
         if os.environ.get("KUBEHOOKS_THREADS")
         else None,
-        help="threads per worker (default: $KUBEHOOKS_THREADS, else 1 over HTTP (sync workers) "
-        "and 8 over HTTPS (gthread workers, which keep connections alive))",
+        help="threads per worker, at least 2 (default: $KUBEHOOKS_THREADS, else 64): one "
+        "computes at a time, the others hold the calls waiting for their turn and refuse the "
+        "excess",
     )
     serve.set_defaults(func=_serve)
 

@@ -1,25 +1,27 @@
 """Running the app under gunicorn, with the project's production defaults.
 
-One worker process per core. Hook calls are CPU-bound and the GIL lets a process compute one at
-a time, so over plain HTTP the workers are gunicorn's sync workers: threads only add hand-offs.
-On the benchmark (README, "Benchmarks") sync workers answered as many calls per second as
-8-thread gthread workers or more (17% more at one connection), with half their p99 at 5 and 32
-connections. Each call comes on its own connection and goes to whichever worker is free, so
-load spreads evenly, and calls wait for a free worker in the kernel's accept queue; once
-`limits.maxInFlight` calls are held (computing, or waiting there) the next gets 429 and
-Retry-After at once (see `hooks.edge.InFlight`).
+One worker process per core, each running `hooks.worker.BufferingWorker`: gthread's event loop
+and thread pool, except that the loop reads every request whole (headers, then body, under the
+`limits.headerTimeoutSeconds` and `limits.bodyTimeoutSeconds` deadlines, 408 past them) before
+a thread takes it. gunicorn's sync and gthread workers read a request in the thread that then
+computes it, so 4 connections trickling their headers stopped a sync server and 16 a gthread
+one (issue 13); here a slow client costs a buffer, never a thread, and 200 of them leave normal
+calls answered in milliseconds (README, "Limits and back-pressure", for the numbers).
 
-Over HTTPS a connection per call would cost a TLS handshake per call (Metacontroller's Go client
-does not resume sessions): 380-440 calls/s instead of 2,000-3,900 on the benchmark machine
-(`python -m bench --tls`). So with TLS the workers are gthread workers with 8 threads, which
-keep connections alive, and maxInFlight defaults to half the threads, so the spare ones answer
-the overflow with 429. `--threads` overrides either choice. No access log (the app logs one
-structured line per call).
+Hook calls are CPU-bound and the interpreter lock lets a process compute one at a time, so a
+worker's calls compute in turn (`InFlight.take_turns`), in the order they were admitted. The
+threads (`--threads`, default 64) hold the calls waiting for their turn and answer the rest:
+a worker holds at most its share of `limits.maxInFlight` (and one thread less than it has);
+the next call gets 429 and Retry-After, decided as soon as its headers are in, before its body
+is read (`InFlight.reserve`). Connections are kept alive, over HTTPS too (no handshake per
+call: Metacontroller's Go client does not resume TLS sessions). No access log (the app logs
+one structured line per call).
 
 Also here: TLS from the settings' files (mutual TLS when a client CA is named), the gunicorn
 hooks that tell the metrics collector a worker died and flip /readyz when a worker is told to
-stop, and graceful shutdown: on SIGTERM a worker stops accepting, finishes what it accepted
-(up to `graceful_timeout`), then exits.
+stop, and graceful shutdown: on SIGTERM a worker keeps accepting until it holds no connection,
+so the calls already queued on the listening socket are answered (`Connection: close`) rather
+than reset when it closes, then exits (after `graceful_timeout` at the latest).
 """
 
 from __future__ import annotations
@@ -34,23 +36,18 @@ from typing import Any
 from flask import Flask
 from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
-from gunicorn.workers.sync import SyncWorker
 
 from hooks import metrics
-from hooks.edge import InFlight, ListenQueue, Readiness, in_flight_limit
+from hooks.edge import InFlight, Readiness, in_flight_limit
 from hooks.logs import JsonFormatter
 from hooks.server import create_app
-from hooks.settings import Settings, TlsConfig
+from hooks.settings import Limits, Settings, TlsConfig
+from hooks.worker import BufferingWorker
 
-PLAIN_HTTP_THREADS = 1
-"""Threads per worker serving plain HTTP: 1 gives gunicorn's sync workers (see above)."""
-TLS_THREADS = 8
-"""Threads per worker serving HTTPS: gthread workers keep connections alive (see above)."""
-
-
-def default_threads(tls: TlsConfig | None) -> int:
-    """Return the threads per worker `kubehooks serve` runs unless told otherwise."""
-    return TLS_THREADS if tls is not None and tls.enabled else PLAIN_HTTP_THREADS
+DEFAULT_THREADS = 64
+"""Threads per worker process: one computes at a time (`InFlight.take_turns`); the others hold
+the calls waiting for their turn, and at least one is free to refuse the excess with 429.
+With 16, two workers held 30 calls at most: 32 connections of small calls got 429s."""
 
 
 def gunicorn_options(
@@ -60,13 +57,16 @@ def gunicorn_options(
     *,
     threads: int | None = None,
     tls: TlsConfig | None = None,
+    limits: Limits | None = None,
 ) -> dict[str, Any]:
     """Return the gunicorn settings used by `kubehooks serve` and the benchmark alike."""
-    threads = threads or default_threads(tls)
+    threads = threads or DEFAULT_THREADS
+    if threads < 2:
+        raise ValueError("--threads must be at least 2 (one computes, one refuses the excess)")
     options: dict[str, Any] = {
         "bind": f"{host}:{port}",
         "workers": workers or max(os.cpu_count() or 1, 1),
-        "worker_class": "gthread" if threads > 1 else "sync",
+        "worker_class": buffering_worker(limits or Limits()),
         "threads": threads,
         "timeout": 30,
         "graceful_timeout": 25,
@@ -90,6 +90,20 @@ def gunicorn_options(
             options["ca_certs"] = tls.client_ca_file
             options["cert_reqs"] = ssl.CERT_REQUIRED
     return options
+
+
+def buffering_worker(limits: Limits) -> type[BufferingWorker]:
+    """Return the worker class, reading requests under the deadlines of `limits`."""
+    return type(
+        "KubehooksWorker",
+        (BufferingWorker,),
+        {
+            "header_seconds": limits.header_timeout_seconds,
+            "body_seconds": limits.body_timeout_seconds,
+            "max_body_bytes": limits.max_body_bytes,
+            "buffer_budget_bytes": 4 * limits.max_body_bytes,
+        },
+    )
 
 
 def _ssl_context(config: Any, default_factory: Any) -> ssl.SSLContext:
@@ -125,16 +139,13 @@ def _worker_stopping(worker: Any) -> None:
 
 
 def _post_worker_init(worker: Any) -> None:
-    """Count a sync worker's listen queue as held calls; on SIGTERM report not ready, then stop.
-
-    Only sync workers leave calls waiting in the accept queue: a gthread worker accepts every
-    connection at once (its calls wait for a thread instead), so there the queue holds nothing
-    but the burst of a client opening its connections, which must not be refused.
-    """
+    """Compute the worker's calls in turn (`InFlight.take_turns`); on SIGTERM report not
+    ready, then stop."""
     in_flight = _extension(worker, "in_flight")
-    if isinstance(in_flight, InFlight) and isinstance(worker, SyncWorker):
-        listeners = getattr(worker, "sockets", ())
-        in_flight.watch(ListenQueue(getattr(sock, "sock", sock) for sock in listeners))
+    if isinstance(in_flight, InFlight):
+        in_flight.take_turns()
+        if isinstance(worker, BufferingWorker):
+            worker.in_flight = in_flight
     previous = signal.getsignal(signal.SIGTERM)
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -183,9 +194,10 @@ def serve(
     threads: int | None = None,
 ) -> None:
     """Serve until SIGTERM; gunicorn finishes in-flight requests before exiting."""
-    options = gunicorn_options(host, port, workers, threads=threads, tls=settings.tls)
-    limits = settings.limits.model_copy(
-        update={"max_in_flight": in_flight_limit(settings.limits, options["threads"])}
+    options = gunicorn_options(
+        host, port, workers, threads=threads, tls=settings.tls, limits=settings.limits
     )
+    share = in_flight_limit(settings.limits, options["workers"], options["threads"])
+    limits = settings.limits.model_copy(update={"max_in_flight": share})
     served = settings.model_copy(update={"limits": limits})
     GunicornApplication(lambda: create_app(served), options).run()

@@ -57,15 +57,19 @@ class Limits(_Config):
     max_children: int = Field(default=5000, ge=1)
     """Observed objects in one request, and children in one answer."""
     max_in_flight: int | None = Field(default=None, ge=1)
-    """Hook calls held at once; more get 429 with Retry-After instead of queueing.
+    """Hook calls the server holds at once (64 when unset); more get 429 with Retry-After.
 
-    Held: computed by a worker process (counted per process, across its threads), or waiting in
-    the listening socket's accept queue for a free sync worker (Linux). Unset, it depends on the
-    workers (`hooks.edge.in_flight_limit`): 64 with sync workers, which lets Metacontroller's 5
-    workers per controller of all seven controllers call at once while a flood is refused
-    before it queues into Metacontroller's 10 s timeout; half the threads with gthread workers,
-    so that the other half answer the overflow with 429 in microseconds.
+    Held: admitted and computing, or waiting for its turn to compute (a worker process computes
+    one call at a time). The limit is spread evenly over the worker processes, each holding at
+    most its threads minus one (`hooks.edge.in_flight_limit`), so a held call waits for at most
+    `maxInFlight / workers - 1` calls ahead of it, and a burst is refused before it queues into
+    Metacontroller's 10 s timeout. 64 lets every controller's 5 Metacontroller workers call at once.
     """
+    header_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
+    """Time a client has to send a request's headers (TLS handshake included); then 408."""
+    body_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    """Time a client has to send the body once the headers are in (and the deadline of each
+    read or write of a thread answering); then 408. 16 MiB at 1 MB/s fits."""
     retry_after_seconds: int = Field(default=1, ge=1, le=60)
     """Retry-After of a 429; Metacontroller requeues the parent after exactly this long."""
 

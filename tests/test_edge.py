@@ -6,6 +6,7 @@ import copy
 import json
 import logging
 import signal
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -190,8 +191,6 @@ def test_a_304_is_answered_even_at_the_limit() -> None:
 
 
 def test_in_flight_counter_is_exact_under_threads() -> None:
-    import threading
-
     limit = InFlight(1000)
     barrier = threading.Barrier(8)
 
@@ -246,17 +245,19 @@ def test_sigterm_in_a_worker_flips_readyz_then_runs_gunicorns_handler(
     assert app.test_client().get("/readyz").status_code == 503
 
 
-def test_gunicorn_options_threads_tls_and_mutual_tls() -> None:
+def test_gunicorn_options_threads_deadlines_tls_and_mutual_tls() -> None:
+    from hooks.worker import BufferingWorker
+
     options = gunicorn_options("127.0.0.1", 1, 2)
-    assert options["worker_class"] == "sync" and options["threads"] == 1
+    assert issubclass(options["worker_class"], BufferingWorker) and options["threads"] == 64
     assert options["graceful_timeout"] > 0 and "certfile" not in options
-    threaded = gunicorn_options("127.0.0.1", 1, 2, threads=8)
-    assert threaded["worker_class"] == "gthread" and threaded["threads"] == 8
+    limits = Limits(header_timeout_seconds=2, body_timeout_seconds=7, max_body_bytes=4096)
+    worker = gunicorn_options("127.0.0.1", 1, 2, threads=4, limits=limits)["worker_class"]
+    assert (worker.header_seconds, worker.body_seconds, worker.max_body_bytes) == (2, 7, 4096)
+    with pytest.raises(ValueError, match="at least 2"):
+        gunicorn_options("127.0.0.1", 1, 2, threads=1)
     tls = TlsConfig(cert_file="c.pem", key_file="k.pem", client_ca_file="ca.pem")
     secure = gunicorn_options("127.0.0.1", 1, 2, tls=tls)
-    # Over HTTPS connections are kept alive (a handshake per call would dominate): gthread.
-    assert secure["worker_class"] == "gthread" and secure["threads"] == 8
-    assert gunicorn_options("127.0.0.1", 1, 2, threads=1, tls=tls)["worker_class"] == "sync"
     assert (secure["certfile"], secure["keyfile"], secure["ca_certs"]) == (
         "c.pem",
         "k.pem",
@@ -461,52 +462,42 @@ def test_a_small_request_never_pauses_the_collector() -> None:
     response.close()
 
 
-def test_calls_waiting_in_the_accept_queue_count_against_the_in_flight_limit() -> None:
-    import socket
-    import time
-
-    from hooks.edge import ListenQueue
-
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(16)
-        queue = ListenQueue([listener])
-        limit = InFlight(3)
-        limit.watch(queue)
-        assert queue() == 0
-        assert limit.enter()
-        clients = [socket.create_connection(listener.getsockname()) for _ in range(2)]
-        try:
-            deadline = time.monotonic() + 5
-            while queue() < 2 and time.monotonic() < deadline:
-                time.sleep(0.01)
-            assert queue() == 2
-            assert not limit.enter()  # one computing and two waiting: the limit of 3 is held
-            accepted, _ = listener.accept()
-            accepted.close()
-            assert queue() == 1
-            assert limit.enter()
-        finally:
-            for client in clients:
-                client.close()
-
-
-def test_a_socket_that_is_not_a_tcp_listener_counts_no_queue() -> None:
-    import socket
-
-    from hooks.edge import ListenQueue
-
-    with socket.socket() as unbound, socket.socket(socket.AF_UNIX) as local:
-        assert ListenQueue([unbound, local])() == 0
-
-
-def test_the_in_flight_limit_defaults_to_the_workers_kind() -> None:
+def test_the_in_flight_limit_is_shared_by_the_workers_and_leaves_a_thread_free() -> None:
     from hooks.edge import in_flight_limit
 
-    assert in_flight_limit(Limits(), threads=1) == 64
-    assert in_flight_limit(Limits(), threads=8) == 4
-    assert in_flight_limit(Limits(max_in_flight=3), threads=8) == 3
-    assert in_flight_limit(Limits(max_in_flight=100), threads=1) == 100
+    assert in_flight_limit(Limits()) == 64
+    assert in_flight_limit(Limits(max_in_flight=4), workers=2, threads=16) == 2
+    assert in_flight_limit(Limits(max_in_flight=5), workers=2, threads=16) == 3
+    assert in_flight_limit(Limits(), workers=2, threads=16) == 15
+    assert in_flight_limit(Limits(max_in_flight=1), workers=4, threads=2) == 1
+
+
+def test_calls_held_in_turn_compute_one_at_a_time_in_arrival_order() -> None:
+    limit = InFlight(3)
+    limit.take_turns()
+    assert limit.enter()  # the first computes at once
+    order: list[int] = []
+
+    def call(index: int) -> None:
+        assert limit.enter()
+        order.append(index)
+        limit.leave()
+
+    second = threading.Thread(target=call, args=(1,))
+    second.start()
+    while limit.count < 2:
+        threading.Event().wait(0.001)
+    third = threading.Thread(target=call, args=(2,))
+    third.start()
+    while limit.count < 3:
+        threading.Event().wait(0.001)
+    assert not limit.enter()  # three held: one computing, two waiting for their turn
+    assert order == []
+    limit.leave()
+    second.join(timeout=5)
+    third.join(timeout=5)
+    assert order == [1, 2] and limit.count == 0
+    assert limit.enter()
 
 
 def test_gunicorns_own_log_lines_are_json(capsys: pytest.CaptureFixture[str]) -> None:
@@ -566,31 +557,15 @@ def test_a_hook_calls_line_is_the_same_with_or_without_a_log_record() -> None:
     assert failed["level"] == "ERROR" and failed["result"] == "InternalError"
 
 
-def test_only_sync_workers_count_the_accept_queue(restore_sigterm: None) -> None:
-    import socket
-    import time
-
-    from gunicorn.workers.gthread import ThreadWorker
-    from gunicorn.workers.sync import SyncWorker
-
-    from hooks.edge import ListenQueue
-
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(8)
-        clients = [socket.create_connection(listener.getsockname()) for _ in range(2)]
-        try:
-            deadline = time.monotonic() + 5
-            while ListenQueue([listener])() < 2 and time.monotonic() < deadline:
-                time.sleep(0.01)
-            for worker_class, refuses in ((SyncWorker, True), (ThreadWorker, False)):
-                app = _app(Settings(limits=Limits(max_in_flight=2)))
-                worker = worker_class.__new__(worker_class)
-                worker.wsgi, worker.sockets = app, [listener]
-                _post_worker_init(worker)
-                in_flight: InFlight = app.extensions["kubehooks"]["in_flight"]
-                # Two connections wait to be accepted: a sync worker holds the limit already.
-                assert in_flight.enter() is not refuses
-        finally:
-            for client in clients:
-                client.close()
+def test_serve_makes_the_workers_calls_take_turns(restore_sigterm: None) -> None:
+    app = _app(Settings(limits=Limits(max_in_flight=2)))
+    _post_worker_init(SimpleNamespace(wsgi=app))
+    in_flight: InFlight = app.extensions["kubehooks"]["in_flight"]
+    assert in_flight.enter()
+    waiting = threading.Thread(target=in_flight.enter)
+    waiting.start()
+    waiting.join(timeout=0.2)
+    assert waiting.is_alive()  # the second call waits for the first to finish
+    in_flight.leave()
+    waiting.join(timeout=5)
+    assert not waiting.is_alive() and in_flight.count == 1

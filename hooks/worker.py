@@ -1,0 +1,493 @@
+"""The gunicorn worker of `kubehooks serve`: requests are read whole, with deadlines, before a
+thread computes them.
+
+gunicorn's sync and gthread workers read a request in the thread (or process) that computes it,
+so a client that sends a header line every few seconds holds that thread for as long as it
+likes: 4 such connections stopped a 2-worker sync server, 16 a gthread one (issue 13). Here
+the worker's event loop (gthread's, which already accepts and keeps connections alive) reads
+every request itself, without blocking, until its headers and its whole body are in memory,
+and only then hands it to a thread: a slow client costs a buffer, never a thread. A request
+whose headers are not in after `limits.headerTimeoutSeconds`, or whose body is not in
+`limits.bodyTimeoutSeconds` after them, is answered 408 and closed. The TLS handshake is
+stepped in the loop too, under the header deadline. A thread then parses from the buffer with
+gunicorn's own parser, so every rule of gunicorn's HTTP parsing still applies; its reads and
+writes time out after the body deadline.
+
+Admission (`InFlight`) is decided as soon as a call's headers are in: a call that finds a slot
+keeps it while its body is read, first; the body of a call that finds none is read after the
+others and dropped as it arrives, and the app answers it 429 from its headers alone (which then
+say `Content-Length: 0`). Past a budget of buffered bytes only calls holding a slot are read,
+so memory stays bounded whatever the number of connections.
+
+The errors gunicorn answers itself (a malformed request line, `Transfer-Encoding: xchunked`,
+chunked with Content-Length, headers too large) get the app's JSON error body instead of
+gunicorn's HTML page.
+
+On SIGTERM a worker stops only once idle: it keeps accepting what is already queued on the
+listening socket and finishes it, instead of leaving those calls to be reset when the socket
+closes (see `BufferingWorker.set_accept_enabled`).
+"""
+
+from __future__ import annotations
+
+import errno
+import re
+import selectors
+import socket
+import ssl
+import sys
+import time
+from collections import deque
+from functools import partial
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from gunicorn import http, util
+from gunicorn import sock as gunicorn_sock
+from gunicorn.workers.gthread import TConn, ThreadWorker
+
+from hooks.edge import InFlight
+
+RECV_BYTES = 256 * 1024
+"""Bytes asked of the socket per read while the size of the request is unknown."""
+REFUSED_RECV_BYTES = 64 * 1024
+"""Bytes of a refused call's body read (and dropped) per turn of the loop: the bodies of the
+admitted calls come first, and refused senders wait on TCP rather than on the processor."""
+MAX_RECV_BYTES = 16 * 1024 * 1024
+"""Bytes asked at most per read of a body of known size. Each read waits for the interpreter
+lock, which a computing thread hands over only every few milliseconds (`sys.getswitchinterval`),
+so a body is read in as few reads as the kernel allows."""
+SWITCH_SECONDS = 0.002
+"""How long a computing thread keeps the interpreter lock from the event loop (Python's default
+is 5 ms): the loop needs it for every read, accept and hand-over (see README, section 5)."""
+RESERVATION_SECONDS = 2.0
+"""How long a call keeps the slot reserved when its headers came in, if its body is slower (so
+that slow bodies cannot hold every slot); a 16 MiB body at 100 MB/s takes 0.17 s."""
+MAX_HEADER_BYTES = 1024 * 1024
+"""Past this many bytes without the blank line that ends the headers, the parser refuses the
+request (431, or 414 for the request line); gunicorn's own limits are well below it."""
+
+
+class PendingRequest:
+    """The bytes of one request read so far, and whether they hold all of it.
+
+    Only the framing is looked at (the end of the headers, Content-Length, chunked). Anything
+    the framing cannot make sense of is handed to gunicorn's parser at once, which refuses it.
+    """
+
+    __slots__ = (
+        "buffer",
+        "deadline",
+        "_body_seconds",
+        "_max_body",
+        "_scanned",
+        "_body_start",
+        "_length",
+        "_chunk_at",
+        "posts",
+        "awaits_continue",
+        "_discard",
+    )
+
+    def __init__(
+        self, data: bytes, now: float, header_seconds: float, body_seconds: float, max_body: int
+    ) -> None:
+        self.buffer = bytearray(data)
+        self.deadline = now + header_seconds
+        self._body_seconds = body_seconds
+        self._max_body = max_body
+        self._scanned = 0
+        self._body_start = -1
+        self._length: int | None = None
+        """The body's length; None while the headers are incomplete, -1 for chunked."""
+        self._chunk_at = 0
+        self.posts = False
+        """Whether the headers are in and announce a POST: a hook call, held by the app."""
+        self.awaits_continue = False
+        """Whether the client waits for `100 Continue` before it sends the body."""
+        self._discard: int | None = None
+        """Body bytes still to be read and dropped (`discard_body`); None when keeping it."""
+
+    @property
+    def headers_in(self) -> bool:
+        """Return whether the blank line ending the headers has arrived."""
+        return self._body_start >= 0
+
+    def discard_body(self) -> bool:
+        """Drop the body of a refused call as it arrives, keeping only the headers, which now
+        say `Content-Length: 0` (the app answers 429 from them); False if its length is unknown.
+        """
+        if self._length is None or self._length <= 0 or self._discard is not None:
+            return False
+        received = self.buffer[self._body_start :]
+        head = bytes(self.buffer[: self._body_start - 4]).split(b"\r\n")
+        kept = [line for line in head if not line.lower().startswith(b"content-length:")]
+        self.buffer = bytearray(b"\r\n".join([*kept, b"Content-Length: 0", b"", b""]))
+        self._discard = self._length
+        self.add(bytes(received))
+        return True
+
+    def wanted(self) -> int:
+        """Return how many bytes to ask the socket for: the rest of the body when known."""
+        if self._discard is not None:
+            return max(min(self._discard, MAX_RECV_BYTES), 1)
+        if self._length is not None and self._length > 0:
+            rest = self._body_start + self._length - len(self.buffer)
+            return min(max(rest, RECV_BYTES), MAX_RECV_BYTES)
+        return RECV_BYTES
+
+    def add(self, data: bytes) -> None:
+        """Append bytes read from the connection (dropping those of a discarded body)."""
+        if self._discard:
+            dropped = min(self._discard, len(data))
+            self._discard -= dropped
+            data = data[dropped:]
+        self.buffer += data
+
+    @property
+    def started(self) -> bool:
+        """Return whether any byte of the request arrived."""
+        return bool(self.buffer)
+
+    def complete(self, now: float) -> bool:
+        """Return whether the parser can take over without waiting for the client."""
+        if self._discard is not None:
+            return self._discard == 0
+        if self._body_start < 0:
+            end = self.buffer.find(b"\r\n\r\n", max(self._scanned - 3, 0))
+            if end < 0:
+                self._scanned = len(self.buffer)
+                return len(self.buffer) > MAX_HEADER_BYTES
+            self._body_start = end + 4
+            self.posts = self.buffer.startswith(b"POST ")
+            head = bytes(self.buffer[:end])
+            self._length = body_length(head, self._max_body)
+            self.awaits_continue = bool(self._length) and _EXPECT_CONTINUE.search(head) is not None
+            if self._length is None:
+                return True
+            self._chunk_at = self._body_start
+            self.deadline = now + self._body_seconds
+        if self._length is None:
+            return True
+        if self._length >= 0:
+            return len(self.buffer) >= self._body_start + self._length
+        return self._chunked_complete()
+
+    def _chunked_complete(self) -> bool:
+        """Walk the chunks received so far; True once the last one (and trailers) are in."""
+        buffer = self.buffer
+        while True:
+            line_end = buffer.find(b"\r\n", self._chunk_at)
+            if line_end < 0:
+                return len(buffer) - self._chunk_at > 4096
+            size_field = bytes(buffer[self._chunk_at : line_end]).split(b";", 1)[0].strip()
+            try:
+                size = int(size_field, 16)
+            except ValueError:
+                return True
+            if size < 0 or self._chunk_at - self._body_start > self._max_body:
+                return True
+            if size == 0:
+                return buffer.find(b"\r\n\r\n", line_end) >= 0
+            following = line_end + 2 + size + 2
+            if following > len(buffer):
+                return False
+            self._chunk_at = following
+
+
+_EXPECT_CONTINUE = re.compile(rb"\r\nexpect[ \t]*:[ \t]*100-continue[ \t]*(\r\n|$)", re.I)
+
+
+def body_length(head: bytes, max_body: int) -> int | None:
+    """Return the body length the headers announce (-1: chunked), or None for "let the parser
+    decide now": conflicting or malformed framing, or a body over `max_body` (the app answers
+    413 without reading it)."""
+    length: int | None = None
+    chunked = False
+    for line in head.split(b"\r\n")[1:]:
+        name, colon, value = line.partition(b":")
+        if not colon:
+            continue
+        name, value = name.strip().lower(), value.strip()
+        if name == b"content-length":
+            if length is not None or not value.isdigit():
+                return None
+            length = int(value)
+        elif name == b"transfer-encoding":
+            if chunked or value.lower() != b"chunked":
+                return None
+            chunked = True
+    if chunked:
+        return None if length is not None else -1
+    if length is not None and length > max_body:
+        return None
+    return length or 0
+
+
+def json_error(status: int, reason: str, message: str) -> bytes:
+    """Return a whole HTTP answer carrying the app's JSON error body; the connection closes.
+
+    The reason phrase is the status code's own (gunicorn words a 501 "Bad Request").
+    """
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        pass
+    body = orjson.dumps({"error": reason.replace(" ", ""), "message": message or reason})
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
+def write_json_error(sock: socket.socket, status_int: int, reason: str, mesg: str) -> None:
+    """Stand in for gunicorn's `util.write_error`, which writes an HTML page."""
+    util.write_nonblock(sock, json_error(status_int, reason, mesg))
+
+
+class BufferedConn(TConn):  # type: ignore[misc]
+    """A connection whose request the event loop reads; the thread only parses and answers."""
+
+    def __init__(self, cfg: Any, sock: Any, client: Any, server: Any, io_seconds: float) -> None:
+        super().__init__(cfg, sock, client, server)
+        self.io_seconds = io_seconds
+        self.pending: PendingRequest | None = None
+        self.ready = False
+        self.reserved: bool | None = None
+        """The in-flight slot decided when the headers came in (None: not decided)."""
+        self.reserved_until = 0.0
+        self.decided = False
+        self.parked = False
+        self.counted = False
+        """Counted in the worker's `reserved_reading`."""
+        self.handshaken = not isinstance(sock, ssl.SSLSocket)
+
+    def init(self) -> None:
+        """Called by the thread before it parses: its reads and writes get a deadline."""
+        self.initialized = True
+        self.sock.settimeout(self.io_seconds)
+
+
+class BufferingWorker(ThreadWorker):  # type: ignore[misc]
+    """gthread's event loop and thread pool, with requests read whole by the loop (see above).
+
+    `kubehooks serve` sets the three class attributes from `limits` (`hooks.serve`).
+    """
+
+    header_seconds = 5.0
+    body_seconds = 20.0
+    max_body_bytes = 16 * 1024 * 1024
+    buffer_budget_bytes = 64 * 1024 * 1024
+    """Past this many bytes buffered, only calls holding a reserved slot are read; the others
+    wait (the kernel's buffers, then TCP, hold their senders back), so memory stays bounded."""
+    in_flight: InFlight | None = None
+    """The app's in-flight limit (`hooks.serve` sets it once the app is loaded)."""
+
+    def handle(self, conn: BufferedConn) -> Any:
+        """Answer one request in a thread, telling the app what its headers found (reserved or
+        not), and giving back a reserved slot the call did not use (a 401, a 304, a 404)."""
+        in_flight, reserved = self.in_flight, conn.reserved
+        conn.reserved = None
+        if in_flight is None or reserved is None:
+            return super().handle(conn)
+        in_flight.claim(reserved)
+        try:
+            return super().handle(conn)
+        finally:
+            if in_flight.unclaimed():
+                in_flight.release()
+
+    def init_process(self) -> None:
+        self.reading: set[BufferedConn] = set()
+        self.parked: deque[BufferedConn] = deque()
+        self.buffered = 0
+        """Bytes held by the requests being read."""
+        self.reserved_reading = 0
+        """Calls holding a reserved slot whose body is being read: refused bodies wait."""
+        self.tls_context = gunicorn_sock.ssl_context(self.cfg) if self.cfg.is_ssl else None
+        util.write_error = write_json_error
+        sys.setswitchinterval(SWITCH_SECONDS)
+        super().init_process()
+
+    def accept(self, listener: socket.socket) -> None:
+        """Accept one connection and start reading its first request in the loop."""
+        try:
+            client, address = listener.accept()
+        except OSError as err:
+            if err.errno in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                return
+            raise
+        self.nr_conns += 1
+        client.setblocking(False)
+        sock: Any = client
+        if self.tls_context is not None:
+            sock = self.tls_context.wrap_socket(
+                client,
+                server_side=True,
+                do_handshake_on_connect=False,
+                suppress_ragged_eofs=self.cfg.suppress_ragged_eofs,
+            )
+        conn = BufferedConn(self.cfg, sock, address, listener.getsockname(), self.body_seconds)
+        self._start_reading(conn)
+
+    def enqueue_req(self, conn: BufferedConn) -> None:
+        """Give a thread a request that is all in memory; read any other one first."""
+        if conn.ready:
+            conn.ready = False
+            super().enqueue_req(conn)
+        else:
+            self._start_reading(conn)
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        """Keep accepting while stopping: the calls already queued on the listening socket are
+        finished (and answered `Connection: close`) rather than reset when it closes. The worker
+        exits once it holds no connection, or after `graceful_timeout`."""
+        if enabled or self.alive:
+            super().set_accept_enabled(enabled)
+
+    def murder_pending(self) -> None:
+        """Answer 408 to, and close, the connections past their read deadline."""
+        super().murder_pending()
+        now = time.monotonic()
+        late = [conn for conn in self.reading if conn.pending and conn.pending.deadline <= now]
+        for conn in self.reading:
+            if conn.reserved and conn.reserved_until <= now and self.in_flight is not None:
+                conn.reserved = None  # a body this slow loses its slot; the app decides later
+                self.in_flight.release()
+                self._uncount(conn)
+        self._unpark()
+        for conn in late:
+            if conn.handshaken and conn.pending is not None and conn.pending.started:
+                message = "the request was not received in time"
+                try:
+                    conn.sock.send(json_error(408, "Request Timeout", message))
+                except OSError:
+                    pass
+            self._drop(conn)
+
+    def _start_reading(self, conn: BufferedConn) -> None:
+        leftover = conn.parser.unreader.take_buffered() if conn.parser is not None else b""
+        conn.pending = PendingRequest(
+            leftover, time.monotonic(), self.header_seconds, self.body_seconds, self.max_body_bytes
+        )
+        self.buffered += len(leftover)
+        conn.sock.setblocking(False)
+        self.reading.add(conn)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, conn))
+        tls_buffered = isinstance(conn.sock, ssl.SSLSocket) and conn.sock.pending()
+        if leftover or tls_buffered:
+            self._on_readable(conn, conn.sock)
+
+    def _on_readable(self, conn: BufferedConn, _fileobj: object) -> None:
+        pending = conn.pending
+        if pending is None:
+            return
+        try:
+            if not conn.handshaken:
+                conn.sock.do_handshake()
+                conn.handshaken = True
+            while not pending.complete(time.monotonic()):
+                if pending.headers_in and pending.posts and not conn.decided:
+                    self._decide(conn)
+                if pending.awaits_continue and conn.reserved is not False:
+                    pending.awaits_continue = False  # curl, for one, waits a second for it
+                    conn.sock.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+                refused = conn.reserved is False
+                over_budget = self.buffered >= self.buffer_budget_bytes
+                if over_budget and pending.headers_in and conn.reserved is None:
+                    self._park(conn)
+                    return
+                if refused and self.reserved_reading:
+                    self._park(conn)  # resumed once the admitted bodies are in
+                    return
+                data = conn.sock.recv(REFUSED_RECV_BYTES if refused else pending.wanted())
+                if not data:
+                    self._drop(conn)
+                    return
+                before = len(pending.buffer)
+                pending.add(data)
+                self.buffered += len(pending.buffer) - before
+                if conn.reserved is False and not pending.complete(time.monotonic()):
+                    return  # the body of a refused call is read a little at a time (see above)
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+            return
+        except OSError:
+            self._drop(conn)
+            return
+        self._dispatch(conn)
+
+    def _decide(self, conn: BufferedConn) -> None:
+        """Reserve an in-flight slot for a call whose headers are in, before reading its body."""
+        conn.decided = True
+        if self.in_flight is not None:
+            conn.reserved = self.in_flight.reserve()
+            conn.reserved_until = time.monotonic() + RESERVATION_SECONDS
+            if conn.reserved:
+                conn.counted = True
+                self.reserved_reading += 1
+            if conn.reserved is False and conn.pending is not None:
+                before = len(conn.pending.buffer)
+                conn.pending.discard_body()
+                self.buffered += len(conn.pending.buffer) - before
+
+    def _dispatch(self, conn: BufferedConn) -> None:
+        """Hand a complete request (or one the parser must refuse) to the thread pool."""
+        pending = conn.pending
+        assert pending is not None
+        self._forget(conn)
+        if conn.parser is None:
+            conn.parser = http.get_parser(self.cfg, conn.sock, conn.client)
+        conn.parser.unreader.unread(bytes(pending.buffer))
+        conn.pending = None
+        conn.decided = False
+        conn.ready = conn.data_ready = True
+        self.enqueue_req(conn)
+
+    def _park(self, conn: BufferedConn) -> None:
+        """Stop reading a connection until the buffers shrink (see `buffer_budget_bytes`)."""
+        self.poller.unregister(conn.sock)
+        conn.parked = True
+        self.parked.append(conn)
+
+    def _forget(self, conn: BufferedConn) -> None:
+        """Stop reading a connection: its request was handed over, or it is closed."""
+        self.reading.discard(conn)
+        if conn.pending is not None:
+            self.buffered -= len(conn.pending.buffer)
+        if conn.parked:
+            conn.parked = False
+            self.parked.remove(conn)
+        else:
+            try:
+                self.poller.unregister(conn.sock)
+            except (KeyError, ValueError, OSError):
+                pass
+        self._uncount(conn)
+        self._unpark()
+
+    def _uncount(self, conn: BufferedConn) -> None:
+        if conn.counted:
+            conn.counted = False
+            self.reserved_reading -= 1
+
+    def _unpark(self) -> None:
+        """Read the parked connections again once the budget and the admitted bodies allow."""
+        while self.parked and self.buffered < self.buffer_budget_bytes:
+            if self.reserved_reading and self.parked[0].reserved is False:
+                return
+            resumed = self.parked.popleft()
+            resumed.parked = False
+            self.poller.register(
+                resumed.sock, selectors.EVENT_READ, partial(self._on_readable, resumed)
+            )
+
+    def _drop(self, conn: BufferedConn) -> None:
+        self._forget(conn)
+        if conn.reserved and self.in_flight is not None:
+            self.in_flight.release()
+        conn.reserved = None
+        conn.pending = None
+        self.nr_conns -= 1
+        conn.close()
