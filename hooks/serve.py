@@ -29,6 +29,8 @@ from __future__ import annotations
 import os
 import signal
 import ssl
+import sys
+import time
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -40,6 +42,7 @@ from gunicorn.app.base import BaseApplication
 from hooks import metrics
 from hooks.edge import InFlight, Readiness, in_flight_limit
 from hooks.logs import JsonFormatter
+from hooks.registry import enabled_names
 from hooks.server import create_app
 from hooks.settings import Limits, Settings, TlsConfig
 from hooks.worker import BufferingWorker
@@ -73,9 +76,12 @@ def gunicorn_options(
         "keepalive": 5,
         "accesslog": None,
         "errorlog": "-",
-        "loglevel": "warning",
+        "loglevel": "info",
         "logger_class": JsonGunicornLogger,
         "preload_app": True,
+        "control_socket_disable": True,
+        # gunicorn 25.1+ opens a runtime-management socket (worker counts, reload) by default:
+        # nothing here uses it, and it is one more door into a server that runs as a webhook.
         "worker_tmp_dir": "/dev/shm" if os.path.isdir("/dev/shm") else None,
         "child_exit": _child_exit,
         "post_worker_init": _post_worker_init,
@@ -200,4 +206,45 @@ def serve(
     share = in_flight_limit(settings.limits, options["workers"], options["threads"])
     limits = settings.limits.model_copy(update={"max_in_flight": share})
     served = settings.model_copy(update={"limits": limits})
+    options["loglevel"] = settings.log_level.lower()
+    start = start_fields(settings, options)
+    options["when_ready"] = lambda server: _announce("kubehooks serving", start)
+    options["on_exit"] = lambda server: _announce(
+        "kubehooks stopped", {"address": start["address"]}
+    )
     GunicornApplication(lambda: create_app(served), options).run()
+
+
+def start_fields(settings: Settings, options: dict[str, Any]) -> dict[str, Any]:
+    """Say what a started server serves, and warn when it is open to the network unprotected."""
+    host = str(options["bind"]).rsplit(":", 1)[0]
+    scheme = "https" if settings.tls.enabled else "http"
+    fields: dict[str, Any] = {
+        "address": f"{scheme}://{options['bind']}",
+        "workers": options["workers"],
+        "threads": options["threads"],
+        "tls": settings.tls.enabled,
+        "auth": settings.auth.bearer_token_file is not None
+        or settings.auth.basic_auth_password_file is not None
+        or bool(
+            os.environ.get("KUBEHOOKS_BEARER_TOKEN")
+            or os.environ.get("KUBEHOOKS_BASIC_AUTH_PASSWORD")
+        ),
+        "controllers": enabled_names(settings),
+        "config": os.environ.get("KUBEHOOKS_CONFIG") or None,
+    }
+    if host not in {"127.0.0.1", "localhost", "::1", "[::1]"} and not fields["auth"]:
+        fields["warning"] = f"listening on {host} without authentication: any client may call"
+    return fields
+
+
+def _has_credentials(settings: Settings) -> bool:
+    files = (settings.auth.bearer_token_file, settings.auth.basic_auth_password_file)
+    variables = ("KUBEHOOKS_BEARER_TOKEN", "KUBEHOOKS_BASIC_AUTH_PASSWORD")
+    return any(files) or any(os.environ.get(name) for name in variables)
+
+
+def _announce(message: str, fields: dict[str, Any]) -> None:
+    """Write one line to stderr, whatever the log level: a server says when it starts and stops."""
+    sys.stderr.write(JsonFormatter().line(time.time(), "INFO", "kubehooks", message, fields) + "\n")
+    sys.stderr.flush()

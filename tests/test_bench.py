@@ -131,7 +131,7 @@ def test_the_https_comparison_serves_the_same_answer_over_tls(tmp_path: Path) ->
     if certificate is None:
         pytest.skip("openssl is not installed")
     item = typical("application")
-    server = start_kubehooks(item.controller, tmp_path, threads=1, tls=certificate)
+    server = start_kubehooks(item.controller, tmp_path, tls=certificate)
     try:
         wait_ready([server])
         assert server.url.startswith("https://")
