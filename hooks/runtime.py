@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from hooks.api.names import check_child_names
 from hooks.builders.conditions import READY, REASON_TERMINATING, Conditions
 from hooks.builders.meta import CONTROLLER_UID, as_desired
 from hooks.contract import (
@@ -192,6 +193,7 @@ def _vet(bound: BoundController, parent: ParentMeta, children: list[KubeObject])
         if key not in declared:
             raise ControllerBug(f"controller {bound.name} answered an undeclared child {key}")
         check_child(child, parent.namespace, bound.policy, vetted)
+        check_child_names(child)
 
 
 def _stamp_controller_uid(children: list[KubeObject], uid: str) -> None:

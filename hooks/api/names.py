@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, WithJsonSchema
@@ -67,8 +68,13 @@ ENV_VAR_NAME = anchored(ENV_VAR_NAME_FMT)
 CONFIG_MAP_KEY = anchored(CONFIG_MAP_KEY_FMT)
 
 
+@lru_cache(maxsize=64)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern[1:-1])
+
+
 def _matches(pattern: str, value: str, limit: int) -> bool:
-    return len(value) <= limit and re.fullmatch(pattern[1:-1], value) is not None
+    return len(value) <= limit and _compiled(pattern).fullmatch(value) is not None
 
 
 def is_dns1123_label(value: str) -> bool:
@@ -210,6 +216,9 @@ def cel_unique_rule(item: str, message: str) -> dict[str, Any]:
 SERVICE_NAME_KINDS = frozenset({"Service"})
 """Kinds whose names are DNS-1035 labels (ValidateServiceName) rather than DNS subdomains."""
 
+LABEL_NAMED_KINDS = frozenset({"Job"})
+"""Kinds whose name the API server copies into a label of their Pods (`job-name`)."""
+
 
 def child_name_problems(child: dict[str, Any]) -> list[str]:
     """Return what the API server would refuse in a child's names and labels.
@@ -230,6 +239,8 @@ def child_name_problems(child: dict[str, Any]) -> list[str]:
             )
     elif not is_dns1123_subdomain(name):
         problems.append(f"{kind} name {name!r} must be a DNS subdomain (at most 253 characters)")
+    elif kind in LABEL_NAMED_KINDS and not is_label_value(name):
+        problems.append(f"{kind} name {name!r} must fit in a label value (at most 63 characters)")
     where = f"{kind} {name}"
     problems += _label_problems(where, meta.get("labels"))
     spec = child.get("spec") or {}
@@ -255,6 +266,8 @@ def _label_problems(where: str, labels: Any) -> list[str]:
         return []
     problems = []
     for key, value in sorted(labels.items()):
+        if isinstance(key, str) and isinstance(value, str) and _is_label(key, value):
+            continue
         if not is_label_key(str(key)):
             problems.append(f"{where}: label key {key!r} is not a [prefix/]name key")
         if not isinstance(value, str) or not is_label_value(value):
@@ -263,6 +276,12 @@ def _label_problems(where: str, labels: Any) -> list[str]:
                 "A-Z, a-z, 0-9, '-', '_' and '.', alphanumeric at both ends)"
             )
     return problems
+
+
+@lru_cache(maxsize=1024)
+def _is_label(key: str, value: str) -> bool:
+    """Say whether a label is valid; cached, as a thousand Pods of one parent share theirs."""
+    return is_label_key(key) and is_label_value(value)
 
 
 def check_child_names(child: dict[str, Any]) -> None:
