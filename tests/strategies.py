@@ -145,3 +145,20 @@ def _object(schema: Schema, defs: Schema, depth: int) -> st.SearchStrategy[dict[
     extra = schema.get("additionalProperties", True)
     values = _strategy(extra, defs, depth + 1) if isinstance(extra, dict) else st.text(max_size=8)
     return st.dictionaries(st.text(min_size=1, max_size=12), values, max_size=high)
+
+
+LOOSE_KEYWORDS = {"pattern", "minLength", "maxLength", "minimum", "maximum", "format"}
+
+
+def relaxed(schema: Any) -> Any:
+    """Return `schema` without its string and number constraints (patterns, lengths, bounds), so
+    values reach the model's own checks: a fuzzer's view of what a user may send."""
+    if isinstance(schema, dict):
+        out = {k: relaxed(v) for k, v in schema.items() if k not in LOOSE_KEYWORDS}
+        if "patternProperties" in out:
+            ((_, values),) = out.pop("patternProperties").items()
+            out["additionalProperties"] = values
+        return out
+    if isinstance(schema, list):
+        return [relaxed(item) for item in schema]
+    return schema
