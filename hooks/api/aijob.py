@@ -43,7 +43,7 @@ class AIJobSpec(KubeModel):
         "(Kubernetes' default: 6).",
     )
     active_deadline_seconds: Integer | None = Field(
-        default=None, ge=1, le=2**63 - 1, description="Fail the job if it runs longer than this."
+        default=None, ge=1, description="Fail the job if it runs longer than this."
     )
     suspend: bool = Field(
         default=False, description="Stop the workers (they start again from scratch on resume)."

@@ -25,7 +25,7 @@ from hooks.api.kind import AGE, READY_COLUMN, REASON_COLUMN, REPLICAS_SCALE, Kin
 HOST_PATTERN = rf"^(\*\.)?{names.DNS1123_SUBDOMAIN_FMT}$"
 """A DNS name as an Ingress rule takes it; a leading `*.` makes it a wildcard."""
 
-MAX_ANNOTATIONS = 64
+MAX_ANNOTATIONS = 32
 
 
 class ServiceSpec(KubeModel):
@@ -84,7 +84,9 @@ class IngressSpec(KubeModel):
         description="Annotations for the ingress controller, such as rewrite rules: keys are "
         "[prefix/]name, the prefix a DNS subdomain.",
         json_schema_extra={
-            "x-kubernetes-validations": [names.cel_keys_rule(names.ANNOTATION_KEY, "[prefix/]name")]
+            "x-kubernetes-validations": [
+                names.cel_keys_rule(names.ANNOTATION_KEY_LOOSE, "[prefix/]name")
+            ]
         },
     )
 

@@ -188,10 +188,13 @@ def check_env(env: list[EnvVar] | None) -> list[EnvVar] | None:
     return env
 
 
+MAX_ENV = 64
+"""Environment variables per container: a bound that keeps the CRD's uniqueness rule cheap."""
+
 EnvList = Annotated[
     list[EnvVar],
     Field(
-        max_length=256,
+        max_length=MAX_ENV,
         json_schema_extra={
             "x-kubernetes-validations": [names.cel_unique_rule("name", "env names must be unique")]
         },

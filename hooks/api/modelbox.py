@@ -56,6 +56,8 @@ PERCENT_PATTERN = r"^(100|[1-9]?[0-9])%$"
 """0% to 100%, whole percentages, as the notes write them."""
 
 MAX_PORTS = 64
+MAX_EXTRA_CONTAINERS = 8
+"""Sidecars and init containers each: bounds that keep the CRD's CEL rules cheap enough."""
 
 _NAMED_TARGETS_AGREE: dict[str, Any] = {
     "rule": "self.all(a, self.all(b, !(has(a.targetPort) && has(b.targetPort) && "
@@ -144,10 +146,14 @@ class ModelBoxSpec(KubeModel):
         default=None, description="Environment variables of the main container."
     )
     containers: list[ExtraContainer] | None = Field(
-        default=None, description="Sidecar containers run beside the main one."
+        default=None,
+        max_length=MAX_EXTRA_CONTAINERS,
+        description="Sidecar containers run beside the main one.",
     )
     init_containers: list[ExtraContainer] | None = Field(
-        default=None, description="Containers run to completion, in order, before the others."
+        default=None,
+        max_length=MAX_EXTRA_CONTAINERS,
+        description="Containers run to completion, in order, before the others.",
     )
     probes: Probes | None = Field(
         default=None,

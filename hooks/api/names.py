@@ -44,6 +44,9 @@ ENV_VAR_NAME_FMT = r"([-_a-zA-Z]|\.[-_a-zA-Z0-9])[-._a-zA-Z0-9]*"
 """IsEnvVarName (`[-._a-zA-Z][-._a-zA-Z0-9]*`, not `.`, `..` nor starting with `..`). Clusters
 since v1.32 also accept any printable ASCII but `=`; the classic rule works on every cluster."""
 
+ENV_VAR_NAME_MAX = 128
+"""Not a Kubernetes limit: a bound that keeps the CRD's CEL rule on env names cheap enough."""
+
 CONFIG_MAP_KEY_FMT = r"([-_a-zA-Z0-9]|\.[-_a-zA-Z0-9])[-._a-zA-Z0-9]*"
 """IsConfigMapKey (`[-._a-zA-Z0-9]+`, not `.`, `..` nor starting with `..`): a Secret's key."""
 CONFIG_MAP_KEY_MAX = 253
@@ -63,6 +66,9 @@ DNS1035_LABEL = anchored(DNS1035_LABEL_FMT)
 LABEL_VALUE = anchored(f"({QUALIFIED_NAME_FMT})?")
 LABEL_KEY = anchored(f"({DNS1123_SUBDOMAIN_FMT}/)?{QUALIFIED_NAME_FMT}")
 ANNOTATION_KEY = anchored(f"({_CASELESS_SUBDOMAIN_FMT}/)?{QUALIFIED_NAME_FMT}")
+ANNOTATION_KEY_LOOSE = r"^([A-Za-z0-9][-A-Za-z0-9_.]*/)?([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$"
+"""ANNOTATION_KEY with a looser prefix, for the CRD's CEL rule: the full pattern makes the
+rule's estimated cost exceed the API server's budget (map keys have no maxLength)."""
 PORT_NAME = anchored(PORT_NAME_FMT)
 ENV_VAR_NAME = anchored(ENV_VAR_NAME_FMT)
 CONFIG_MAP_KEY = anchored(CONFIG_MAP_KEY_FMT)
@@ -143,7 +149,7 @@ DNS1123Subdomain = Annotated[
     str, Field(pattern=DNS1123_SUBDOMAIN, min_length=1, max_length=DNS1123_SUBDOMAIN_MAX)
 ]
 PortName = Annotated[str, Field(pattern=PORT_NAME, min_length=1, max_length=PORT_NAME_MAX)]
-EnvVarName = Annotated[str, Field(pattern=ENV_VAR_NAME, min_length=1)]
+EnvVarName = Annotated[str, Field(pattern=ENV_VAR_NAME, min_length=1, max_length=ENV_VAR_NAME_MAX)]
 ConfigMapKey = Annotated[
     str, Field(pattern=CONFIG_MAP_KEY, min_length=1, max_length=CONFIG_MAP_KEY_MAX)
 ]

@@ -69,7 +69,6 @@ class RedisMigrationSpec(KubeModel):
     active_deadline_seconds: Integer | None = Field(
         default=None,
         ge=1,
-        le=2**63 - 1,
         description="Fail the migration Job if it runs longer than this.",
     )
     ttl_seconds_after_finished: Integer | None = Field(
