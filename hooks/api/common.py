@@ -8,29 +8,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from hooks.api import names
 from hooks.api.quantity import QUANTITY_PATTERN, check_resources
 from hooks.contract import KubeObject
 
-
-def whole_numbers(value: object) -> object:
-    """Take JSON's 2.0 as 2 (in a field, or a map's values): the API server accepts it for an
-    integer field and stores 2. Spec models have no float field, so nothing else changes."""
-    if type(value) is float and value.is_integer():
-        return int(value)
-    if type(value) is dict:
-        return {
-            key: whole_numbers(item) if type(item) is float else item for key, item in value.items()
-        }
-    return value
-
-
 Integer = int
-"""An integer field: strict (no `"2"`, no `true`), but a whole JSON number such as 2.0 counts
-(KubeModel turns it into an int before the strict check)."""
+"""An integer field. Spec models are strict, as the CRD is: `"2"`, `true` and `2.0` are not 2
+(the API server refuses a JSON 2.0 for an integer field: "2 is of the type float64, expected
+int64", tests/cluster/test_crds.py)."""
 
 Quantity = Annotated[Integer, Field(ge=0)] | Annotated[str, Field(pattern=QUANTITY_PATTERN)]
 """A non-negative Kubernetes resource quantity such as `500m`, `1Gi` or `2`."""
@@ -63,11 +51,6 @@ class KubeModel(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, strict=True
     )
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _whole_numbers(cls, value: object) -> object:
-        return whole_numbers(value)
 
     def to_wire(self) -> KubeObject:
         """Return the JSON-ready form, camelCase, without unset fields."""
