@@ -259,6 +259,12 @@ REFUSED = [
         "sourcePassword.key",
         id="redismigration-secret-key",
     ),
+    pytest.param(
+        "cronscaler",
+        {"scaleTarget": {"apiVersion": "v5", "kind": "Deployment", "name": "web"}},
+        "scaleTarget.apiVersion",
+        id="hpa-target-without-group",
+    ),
     # Item 5: strict types, as the CRD has them.
     pytest.param("podcluster", {"podReplicas": False}, "podReplicas", id="replicas-false"),
     pytest.param("podcluster", {"podReplicas": "2"}, "podReplicas", id="replicas-string"),
