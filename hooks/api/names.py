@@ -247,13 +247,12 @@ def child_name_problems(child: dict[str, Any]) -> list[str]:
         problems.append(f"{kind} name {name!r} must be a DNS subdomain (at most 253 characters)")
     elif kind in LABEL_NAMED_KINDS and not is_label_value(name):
         problems.append(f"{kind} name {name!r} must fit in a label value (at most 63 characters)")
-    where = f"{kind} {name}"
-    problems += _label_problems(where, meta.get("labels"))
+    problems += _label_problems(kind, name, meta.get("labels"))
     spec = child.get("spec") or {}
     template = spec.get("template") if isinstance(spec, dict) else None
     if isinstance(template, dict):
         problems += _label_problems(
-            f"{where} template", (template.get("metadata") or {}).get("labels")
+            kind, f"{name} template", (template.get("metadata") or {}).get("labels")
         )
         spec = template.get("spec") or {}
     if isinstance(spec, dict):
@@ -261,19 +260,23 @@ def child_name_problems(child: dict[str, Any]) -> list[str]:
             value = spec.get(field)
             if isinstance(value, str) and not is_dns1123_label(value):
                 problems.append(
-                    f"{where}: Pod {field} {value!r} must be a DNS-1123 label (at most 63 of "
+                    f"{kind} {name}: Pod {field} {value!r} must be a DNS-1123 label (at most 63 of "
                     "a-z, 0-9 and '-')"
                 )
     return problems
 
 
-def _label_problems(where: str, labels: Any) -> list[str]:
+def _label_problems(kind: str, name: str, labels: Any) -> list[str]:
     if not isinstance(labels, dict):
         return []
+    try:
+        if _are_labels(tuple(labels.items())):
+            return []
+    except TypeError:  # an unhashable value: not a label either
+        pass
+    where = f"{kind} {name}"
     problems = []
-    for key, value in sorted(labels.items()):
-        if isinstance(key, str) and isinstance(value, str) and _is_label(key, value):
-            continue
+    for key, value in sorted(labels.items(), key=str):
         if not is_label_key(str(key)):
             problems.append(f"{where}: label key {key!r} is not a [prefix/]name key")
         if not isinstance(value, str) or not is_label_value(value):
@@ -284,10 +287,16 @@ def _label_problems(where: str, labels: Any) -> list[str]:
     return problems
 
 
-@lru_cache(maxsize=1024)
-def _is_label(key: str, value: str) -> bool:
-    """Say whether a label is valid; cached, as a thousand Pods of one parent share theirs."""
-    return is_label_key(key) and is_label_value(value)
+@lru_cache(maxsize=256)
+def _are_labels(items: tuple[tuple[Any, Any], ...]) -> bool:
+    """Say whether every label is valid; cached, as a thousand Pods of one parent share theirs."""
+    return all(
+        isinstance(key, str)
+        and isinstance(value, str)
+        and is_label_key(key)
+        and is_label_value(value)
+        for key, value in items
+    )
 
 
 def check_child_names(child: dict[str, Any]) -> None:
