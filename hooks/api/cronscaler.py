@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from hooks.api.common import Integer, KubeModel, StatusBase
+from hooks.api.common import KubeModel, StatusBase
 from hooks.api.kind import AGE, READY_COLUMN, REASON_COLUMN, Kind, PrinterColumn
 
 MAX_REPLICAS = 2**31 - 1
@@ -78,7 +78,7 @@ class CronScalerJob(KubeModel):
         "day-of-week (seconds first). Supports *, lists, ranges, */N, names (MON, JAN), L, W "
         "and #.",
     )
-    size: Integer = Field(
+    size: int = Field(
         ge=1,
         le=MAX_REPLICAS,
         description="Replicas from this fire on: the HorizontalPodAutoscaler's minReplicas (at "
@@ -96,14 +96,14 @@ class CronScalerSpec(KubeModel):
         description="Scaling actions. The latest fire decides the size; when two fire at the "
         "same instant, the job listed later wins.",
     )
-    max_replicas: Integer | None = Field(
+    max_replicas: int | None = Field(
         default=None,
         ge=1,
         le=MAX_REPLICAS,
         description="The HPA's maxReplicas, so CPU load can scale above the scheduled floor; "
         "at least every job's size. Default: the floor itself (the size is exact).",
     )
-    default_size: Integer | None = Field(
+    default_size: int | None = Field(
         default=None,
         ge=1,
         le=MAX_REPLICAS,
