@@ -26,7 +26,11 @@ _KEEP = {
     "default",
     "required",
     "nullable",
+    "maxProperties",
+    "x-kubernetes-validations",
 }
+_INT_OR_STRING_KEEP = {"minimum", "maximum", "pattern", "minLength", "maxLength"}
+"""Value checks an int-or-string node keeps: bounds apply to its integers, the rest to strings."""
 
 
 def openapi_schema(model: Any, *, mode: str = "validation") -> dict[str, Any]:
@@ -58,6 +62,11 @@ def _convert(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
                 name: _convert(sub, defs) for name, sub in node["properties"].items()
             }
         additional = node.get("additionalProperties")
+        keyed = node.get("patternProperties")
+        if isinstance(keyed, dict) and len(keyed) == 1:
+            # A map whose keys follow a pattern: the values' schema here, the keys' pattern in
+            # a CEL rule the model gives (a structural schema cannot constrain keys).
+            (additional,) = keyed.values()
         if isinstance(additional, dict):
             out["additionalProperties"] = _convert(additional, defs)
         elif "properties" not in node or additional is True:
@@ -81,6 +90,10 @@ def _convert_union(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]
     types = {option.get("type") for option in options}
     if types == {"integer", "string"}:
         out = {k: v for k, v in extra.items() if k in {"description", "default"}}
+        for option in options:
+            out.update(
+                {k: v for k, v in _convert(option, defs).items() if k in _INT_OR_STRING_KEEP}
+            )
         out["x-kubernetes-int-or-string"] = True
         if out.get("default") is None:
             out.pop("default", None)

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from hooks.api.names import check_child_names
 from hooks.builders.conditions import READY, REASON_TERMINATING, Conditions
 from hooks.builders.meta import CONTROLLER_UID, EchoedChild, as_desired
 from hooks.contract import (
@@ -212,6 +213,7 @@ def _vet(bound: BoundController, parent: ParentMeta, response: SyncResponse, now
             echoes = True
         else:
             check_child(child, parent.namespace, bound.policy, vetted)
+            check_child_names(child)
     if echoes or _has_echo_condition(response.status):
         _vet_echoes(bound, parent, response, now)
 

@@ -52,6 +52,9 @@ KNOWN = {
     "type",
     "format",
     "examples",
+    "patternProperties",
+    "maxProperties",
+    "x-kubernetes-validations",
 }
 
 
@@ -133,6 +136,29 @@ def _object(schema: Schema, defs: Schema, depth: int) -> st.SearchStrategy[dict[
             if name not in required and depth < 6
         }
         return st.fixed_dictionaries(fixed, optional=optional)
+    high = min(3, schema.get("maxProperties", 3))
+    keyed = schema.get("patternProperties")
+    if keyed:
+        ((pattern, sub),) = keyed.items()
+        keys = st.from_regex(pattern, fullmatch=True).filter(lambda key: len(key) <= 80)
+        return st.dictionaries(keys, _strategy(sub, defs, depth + 1), max_size=high)
     extra = schema.get("additionalProperties", True)
     values = _strategy(extra, defs, depth + 1) if isinstance(extra, dict) else st.text(max_size=8)
-    return st.dictionaries(st.text(min_size=1, max_size=12), values, max_size=3)
+    return st.dictionaries(st.text(min_size=1, max_size=12), values, max_size=high)
+
+
+LOOSE_KEYWORDS = {"pattern", "minLength", "maxLength", "minimum", "maximum", "format"}
+
+
+def relaxed(schema: Any) -> Any:
+    """Return `schema` without its string and number constraints (patterns, lengths, bounds), so
+    values reach the model's own checks: a fuzzer's view of what a user may send."""
+    if isinstance(schema, dict):
+        out = {k: relaxed(v) for k, v in schema.items() if k not in LOOSE_KEYWORDS}
+        if "patternProperties" in out:
+            ((_, values),) = out.pop("patternProperties").items()
+            out["additionalProperties"] = values
+        return out
+    if isinstance(schema, list):
+        return [relaxed(item) for item in schema]
+    return schema

@@ -9,6 +9,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from hooks.crd import crd
 from hooks.registry import CONTROLLERS
@@ -100,3 +101,36 @@ def _walk(node: dict[str, Any], path: str) -> list[str]:
 def test_crd_schemas_are_structural(kind: str) -> None:
     schema = crd(KINDS[kind])["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
     assert _walk(schema, kind) == []
+
+
+def _invalid_everywhere() -> list[Path]:
+    return sorted((ROOT / "tests" / "invalid").glob("**/*.yaml"))
+
+
+@pytest.mark.parametrize(
+    "path", _invalid_everywhere(), ids=lambda p: str(p.relative_to(ROOT / "tests" / "invalid"))
+)
+def test_invalid_resources_are_refused_by_the_spec_model_too(path: Path) -> None:
+    """The hook agrees with the CRD: what admission refuses (by schema or CEL rule, the latter
+    in tests/invalid/cel/, checked against a real API server), the spec model refuses."""
+    obj = yaml.safe_load(path.read_text())
+    with pytest.raises(ValidationError):
+        KINDS[obj["kind"]].spec.model_validate(obj["spec"])
+
+
+UPDATED_BY_METACONTROLLER = {
+    "type": "Updated",
+    "status": "False",
+    "reason": "RolloutWaiting",
+    "message": "waiting for child Pod example-0 to become Ready",
+}
+"""The condition Metacontroller's rolling strategies add (no lastTransitionTime)."""
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_status_accepts_a_condition_written_by_others(kind: str) -> None:
+    status = {"observedGeneration": 1, "conditions": [UPDATED_BY_METACONTROLLER]}
+    _validator(kind, "status").validate(status)
+    KINDS[kind].status.model_validate(status)
+    minimal = {"conditions": [{"type": "Synced", "status": "Unknown"}]}
+    _validator(kind, "status").validate(minimal)

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
-from hooks.api.common import EnvVar, KubeModel, ResourceRequirements
+from hooks.api.common import EnvList, Image, Integer, KubeModel, ResourceRequirements, check_env
 from hooks.api.kind import AGE, READY_COLUMN, REASON_COLUMN, Kind, PrinterColumn
 from hooks.api.phased import PHASE_COLUMN, PhasedStatus
 
@@ -20,43 +20,46 @@ AIJobPhase = Literal["Pending", "Running", "Suspended", "Succeeded", "Failed"]
 class AIJobSpec(KubeModel):
     """What to run, on how many workers, with how many GPUs each."""
 
-    image: str = Field(min_length=1, description="Training image.")
+    image: Image = Field(description="Training image.")
     command: list[str] | None = Field(default=None, description="Entrypoint override.")
     args: list[str] | None = Field(default=None, description="Arguments.")
-    env: list[EnvVar] | None = Field(
+    env: EnvList | None = Field(
         default=None,
         description="Environment variables; WORLD_SIZE, RANK, MASTER_ADDR and MASTER_PORT are "
         "set by the controller and may be referenced as $(RANK).",
     )
-    workers: int = Field(default=1, ge=1, le=1000, description="Worker Pods, ranks 0..n-1.")
-    gpus_per_worker: int = Field(
+    workers: Integer = Field(default=1, ge=1, le=1000, description="Worker Pods, ranks 0..n-1.")
+    gpus_per_worker: Integer = Field(
         default=0, ge=0, le=64, description="GPUs each worker requests (nvidia.com/gpu)."
     )
     resources: ResourceRequirements | None = Field(
         default=None, description="CPU and memory of each worker."
     )
-    backoff_limit: int | None = Field(
+    backoff_limit: Integer | None = Field(
         default=None,
         ge=0,
+        le=2**31 - 1,
         description="Pod failures tolerated across all workers before the job fails "
         "(Kubernetes' default: 6).",
     )
-    active_deadline_seconds: int | None = Field(
+    active_deadline_seconds: Integer | None = Field(
         default=None, ge=1, description="Fail the job if it runs longer than this."
     )
     suspend: bool = Field(
         default=False, description="Stop the workers (they start again from scratch on resume)."
     )
-    ttl_seconds_after_finished: int | None = Field(
+    ttl_seconds_after_finished: Integer | None = Field(
         default=None,
         ge=0,
+        le=2**31 - 1,
         description="Delete the Job and Service this long after the job ended (status stays); "
         "default: the server's setting, else keep them.",
     )
 
     @field_validator("env")
     @classmethod
-    def _not_reserved(cls, env: list[EnvVar] | None) -> list[EnvVar] | None:
+    def _not_reserved(cls, env: EnvList | None) -> EnvList | None:
+        check_env(env)
         taken = sorted({item.name for item in env or []} & set(RESERVED_ENV))
         if taken:
             raise ValueError(f"set by the controller for every worker: {', '.join(taken)}")

@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
+from hooks.api import names
 from hooks.api.common import (
     NODE_PORT_MAX,
     NODE_PORT_MIN,
-    EnvVar,
+    EnvList,
+    Image,
+    Integer,
     KubeModel,
     Probes,
     ResourceRequirements,
     StatusBase,
+    check_env,
 )
 from hooks.api.kind import AGE, READY_COLUMN, REASON_COLUMN, REPLICAS_SCALE, Kind, PrinterColumn
 
-HOST_PATTERN = r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+HOST_PATTERN = rf"^(\*\.)?{names.DNS1123_SUBDOMAIN_FMT}$"
 """A DNS name as an Ingress rule takes it; a leading `*.` makes it a wildcard."""
+
+MAX_ANNOTATIONS = 32
 
 
 class ServiceSpec(KubeModel):
@@ -28,10 +34,10 @@ class ServiceSpec(KubeModel):
     type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = Field(
         default="ClusterIP", description="Service type: ClusterIP, NodePort or LoadBalancer."
     )
-    port: int | None = Field(
-        default=None, ge=1, le=65535, description="Service port; default: the container port."
+    port: names.PortNumber | None = Field(
+        default=None, description="Service port; default: the container port."
     )
-    node_port: int | None = Field(
+    node_port: Integer | None = Field(
         default=None,
         ge=NODE_PORT_MIN,
         le=NODE_PORT_MAX,
@@ -48,9 +54,7 @@ class ServiceSpec(KubeModel):
 class IngressTLS(KubeModel):
     """TLS termination at the Ingress."""
 
-    secret_name: str = Field(
-        pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
-        max_length=253,
+    secret_name: names.DNS1123Subdomain = Field(
         description="Secret of type kubernetes.io/tls holding the certificate for the host.",
     )
 
@@ -65,8 +69,8 @@ class IngressSpec(KubeModel):
         max_length=253,
         description="Host name, such as example.foo.com; unset matches any host.",
     )
-    class_name: str = Field(
-        default="nginx", min_length=1, description="IngressClass to use (default nginx)."
+    class_name: names.DNS1123Subdomain = Field(
+        default="nginx", description="IngressClass to use (default nginx): a DNS subdomain."
     )
     path: str = Field(default="/", pattern=r"^/", description="Path to route (default /).")
     path_type: Literal["Prefix", "Exact", "ImplementationSpecific"] = Field(
@@ -74,8 +78,16 @@ class IngressSpec(KubeModel):
         description="How the path matches: Prefix, Exact or ImplementationSpecific.",
     )
     tls: IngressTLS | None = Field(default=None, description="Serve HTTPS with this certificate.")
-    annotations: dict[str, str] | None = Field(
-        default=None, description="Annotations for the ingress controller, such as rewrite rules."
+    annotations: Annotated[dict[str, str], AfterValidator(names.check_annotations)] | None = Field(
+        default=None,
+        max_length=MAX_ANNOTATIONS,
+        description="Annotations for the ingress controller, such as rewrite rules: keys are "
+        "[prefix/]name, the prefix a DNS subdomain.",
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                names.cel_keys_rule(names.ANNOTATION_KEY_LOOSE, "[prefix/]name")
+            ]
+        },
     )
 
     @model_validator(mode="after")
@@ -88,12 +100,12 @@ class IngressSpec(KubeModel):
 class ApplicationSpec(KubeModel):
     """A container image served on one port, optionally exposed through an Ingress."""
 
-    image: str = Field(min_length=1, description="Container image, such as nginx:1.27.")
-    replicas: int = Field(default=1, ge=0, le=1000, description="Desired Pods (default 1).")
-    port: int = Field(
-        default=8080, ge=1, le=65535, description="Port the container listens on (default 8080)."
+    image: Image = Field(description="Container image, such as nginx:1.27.")
+    replicas: Integer = Field(default=1, ge=0, le=1000, description="Desired Pods (default 1).")
+    port: names.PortNumber = Field(
+        default=8080, description="Port the container listens on (default 8080)."
     )
-    env: list[EnvVar] | None = Field(default=None, description="Environment variables.")
+    env: EnvList | None = Field(default=None, description="Environment variables.")
     resources: ResourceRequirements | None = Field(
         default=None, description="Requests and limits of the container; limits >= requests."
     )
@@ -107,6 +119,11 @@ class ApplicationSpec(KubeModel):
         default=None,
         description="Liveness and readiness probes; default: TCP on the port for both.",
     )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ApplicationSpec:
+        check_env(self.env)
+        return self
 
 
 class ApplicationStatus(StatusBase):

@@ -30,8 +30,9 @@ EXCLUSION_PATTERN = rf"^\s*(\d{{4}}-\d{{2}}-\d{{2}}|{_CRON_FIELD}(\s+{_CRON_FIEL
 OBJECT_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 """A DNS subdomain: what Deployment, StatefulSet and most object names must be."""
 
-API_VERSION_PATTERN = "^(" + OBJECT_NAME_PATTERN[1:-1] + "/)?v[0-9]+((alpha|beta)[0-9]+)?$"
-"""`v1`, `apps/v1`, `example.com/v1beta2`: an optional DNS-subdomain group, then a version."""
+API_VERSION_PATTERN = "^" + OBJECT_NAME_PATTERN[1:-1] + "/v[0-9]+((alpha|beta)[0-9]+)?$"
+"""`apps/v1`, `example.com/v1beta2`: a DNS-subdomain group, then a version. An HPA's
+scaleTargetRef must name a group (ValidateAPIVersion in pkg/apis/autoscaling/validation)."""
 
 KIND_PATTERN = r"^[A-Z][A-Za-z0-9]*$"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from hooks.api.common import NAME_PATTERN, KubeModel, StatusBase
+from hooks.api.common import NAME_PATTERN, Image, Integer, KubeModel, StatusBase
 from hooks.api.kind import (
     AGE,
     READY_COLUMN,
@@ -21,10 +21,9 @@ class FooSpec(KubeModel):
     deployment_name: str = Field(
         pattern=NAME_PATTERN, max_length=63, description="Name of the Deployment to manage."
     )
-    replicas: int = Field(default=1, ge=1, le=10, description="Desired replicas, 1 to 10.")
-    image: str | None = Field(
+    replicas: Integer = Field(default=1, ge=1, le=10, description="Desired replicas, 1 to 10.")
+    image: Image | None = Field(
         default=None,
-        min_length=1,
         description="Container image; the server's configured default (nginx) when unset.",
     )
 

@@ -7,23 +7,25 @@ small, medium and large mean, echoed in `status.resources`.
 
 from __future__ import annotations
 
-import re
-from collections import Counter
 from types import MappingProxyType
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
+from hooks.api import names
 from hooks.api.common import (
     NAME_PATTERN,
     NODE_PORT_MAX,
     NODE_PORT_MIN,
-    EnvVar,
+    EnvList,
     ExtraContainer,
+    Image,
+    Integer,
     KubeModel,
     Probes,
     ResourceRequirements,
     StatusBase,
+    check_env,
 )
 from hooks.api.kind import AGE, READY_COLUMN, REASON_COLUMN, REPLICAS_SCALE, Kind, PrinterColumn
 
@@ -53,39 +55,46 @@ MAIN_CONTAINER = "model"
 PERCENT_PATTERN = r"^(100|[1-9]?[0-9])%$"
 """0% to 100%, whole percentages, as the notes write them."""
 
-_IANA_SVC_NAME = re.compile(r"^(?=.*[a-z])(?!.*--)[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+MAX_PORTS = 64
+MAX_EXTRA_CONTAINERS = 8
+"""Sidecars and init containers each: bounds that keep the CRD's CEL rules cheap enough."""
+
+_NAMED_TARGETS_AGREE: dict[str, Any] = {
+    "rule": "self.all(a, self.all(b, !(has(a.targetPort) && has(b.targetPort) && "
+    "type(a.targetPort) == string && type(b.targetPort) == string && "
+    "a.targetPort == b.targetPort) || (a.port == b.port && a.protocol == b.protocol)))",
+    "message": "a named targetPort names one container port: ports that share it need the same "
+    "port and protocol",
+}
 
 
 class ServicePort(KubeModel):
     """A core/v1 ServicePort, as the notes' `ports` list holds them."""
 
-    port: int = Field(ge=1, le=65535, description="Port the Service listens on.")
-    target_port: int | str | None = Field(
+    port: names.PortNumber = Field(description="Port the Service listens on.")
+    target_port: Annotated[int | str, names.PORT_NUMBER_OR_NAME_SCHEMA] | None = Field(
         default=None,
         description="Container port number, or a port name (the container port then listens "
         "on `port`); default: `port`.",
     )
-    node_port: int | None = Field(
+    node_port: Integer | None = Field(
         default=None,
         ge=NODE_PORT_MIN,
         le=NODE_PORT_MAX,
         description="Node port (30000-32767); makes the Service a NodePort one.",
     )
     protocol: Literal["TCP", "UDP", "SCTP"] = Field(default="TCP", description="Protocol.")
-    name: str | None = Field(
-        default=None,
-        pattern=NAME_PATTERN,
-        max_length=63,
-        description="Port name; required when there is more than one port.",
+    name: names.DNS1123Label | None = Field(
+        default=None, description="Port name; required when there is more than one port."
     )
 
     @model_validator(mode="after")
     def _target_port_is_usable(self) -> ServicePort:
-        target = self.target_port
-        if isinstance(target, int) and not 1 <= target <= 65535:
-            raise ValueError(f"targetPort {target} is not between 1 and 65535")
-        if isinstance(target, str) and not (len(target) <= 15 and _IANA_SVC_NAME.match(target)):
-            raise ValueError(f"targetPort {target!r} is not a port name (IANA_SVC_NAME)")
+        problem = None
+        if self.target_port is not None:
+            problem = names.port_number_or_name_problem(self.target_port)
+        if problem:
+            raise ValueError(f"targetPort {problem}")
         return self
 
     def container_port(self) -> int:
@@ -102,8 +111,8 @@ class ModelBoxSpec(KubeModel):
         max_length=63,
         description=f"Service name; names the main container (default {MAIN_CONTAINER}).",
     )
-    image: str = Field(min_length=1, description="Image of the main container.")
-    replicas: int = Field(default=1, ge=0, le=1000, description="Desired Pods (default 1).")
+    image: Image = Field(description="Image of the main container.")
+    replicas: Integer = Field(default=1, ge=0, le=1000, description="Desired Pods (default 1).")
     rolling_update: str = Field(
         default="25%",
         pattern=PERCENT_PATTERN,
@@ -111,7 +120,15 @@ class ModelBoxSpec(KubeModel):
         "Deployment's maxUnavailable; maxSurge stays 25%). Default 25%.",
     )
     ports: list[ServicePort] = Field(
-        min_length=1, description="Service ports; each targetPort is also a container port."
+        min_length=1,
+        max_length=MAX_PORTS,
+        description="Service ports; each targetPort is also a container port.",
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                names.cel_unique_rule("name", "port names must be unique"),
+                _NAMED_TARGETS_AGREE,
+            ]
+        },
     )
     service_type: Literal["ClusterIP", "NodePort"] | None = Field(
         default=None,
@@ -125,14 +142,18 @@ class ModelBoxSpec(KubeModel):
     resources: ResourceRequirements | None = Field(
         default=None, description="Requests and limits of the main container (size custom)."
     )
-    envs: list[EnvVar] | None = Field(
+    envs: EnvList | None = Field(
         default=None, description="Environment variables of the main container."
     )
     containers: list[ExtraContainer] | None = Field(
-        default=None, description="Sidecar containers run beside the main one."
+        default=None,
+        max_length=MAX_EXTRA_CONTAINERS,
+        description="Sidecar containers run beside the main one.",
     )
     init_containers: list[ExtraContainer] | None = Field(
-        default=None, description="Containers run to completion, in order, before the others."
+        default=None,
+        max_length=MAX_EXTRA_CONTAINERS,
+        description="Containers run to completion, in order, before the others.",
     )
     probes: Probes | None = Field(
         default=None,
@@ -143,19 +164,51 @@ class ModelBoxSpec(KubeModel):
     def _consistent(self) -> ModelBoxSpec:
         self._check_ports()
         self._check_size()
-        names = [self.container_name, *(c.name for c in self.containers or [])]
-        names += [c.name for c in self.init_containers or []]
-        _unique("container name", names)
+        check_env(self.envs)
+        extras = [*(self.containers or []), *(self.init_containers or [])]
+        names.check_unique("container name", [self.container_name, *(c.name for c in extras)])
+        main = self.main_container_ports()
+        pod_ports = [(name, f"{port}/{protocol}") for name, port, protocol in main]
+        for extra in extras:
+            pod_ports += [
+                (item.name, f"{item.container_port}/{item.protocol}") for item in extra.ports or []
+            ]
+        # Names and numbers are shared by all the Pod's containers (they share one network).
+        names.check_unique("container port name", [name for name, _ in pod_ports if name])
+        names.check_unique("container port", [port for _, port in pod_ports])
         return self
 
     def _check_ports(self) -> None:
         if len(self.ports) > 1 and any(port.name is None for port in self.ports):
             raise ValueError("every port needs a name when there is more than one")
-        _unique("port name", [port.name for port in self.ports if port.name])
-        _unique("port", [f"{port.port}/{port.protocol}" for port in self.ports])
-        _unique("nodePort", [str(port.node_port) for port in self.ports if port.node_port])
+        names.check_unique("port name", [port.name for port in self.ports if port.name])
+        names.check_unique("port", [f"{port.port}/{port.protocol}" for port in self.ports])
+        names.check_unique(
+            "nodePort", [str(port.node_port) for port in self.ports if port.node_port]
+        )
         if self.service_type == "ClusterIP" and any(port.node_port for port in self.ports):
             raise ValueError("a nodePort needs serviceType NodePort, not ClusterIP")
+        targets: dict[str, tuple[int, str]] = {}
+        for port in self.ports:
+            if isinstance(port.target_port, str):
+                key = (port.container_port(), port.protocol)
+                if targets.setdefault(port.target_port, key) != key:
+                    raise ValueError(
+                        f"targetPort {port.target_port} names one container port: the ports "
+                        "that use it need the same port and protocol"
+                    )
+        names.check_unique(
+            "container port (named twice)", [f"{port}/{proto}" for port, proto in targets.values()]
+        )
+
+    def main_container_ports(self) -> list[tuple[str | None, int, str]]:
+        """Return the main container's (name, port, protocol): each Service port's target,
+        once per port and protocol, named after a named targetPort."""
+        ports: dict[tuple[int, str], str | None] = {}
+        for item in self.ports:
+            name = item.target_port if isinstance(item.target_port, str) else None
+            ports.setdefault((item.container_port(), item.protocol), name)
+        return [(name, port, protocol) for (port, protocol), name in ports.items()]
 
     def _check_size(self) -> None:
         if self.size == "custom" and not self.has_resources:
@@ -192,12 +245,6 @@ class ModelBoxSpec(KubeModel):
         if self.service_type is not None:
             return self.service_type
         return "NodePort" if any(port.node_port for port in self.ports) else "ClusterIP"
-
-
-def _unique(what: str, values: list[str]) -> None:
-    repeated = sorted(value for value, count in Counter(values).items() if count > 1)
-    if repeated:
-        raise ValueError(f"{what} {', '.join(repeated)} is used more than once")
 
 
 class ResolvedResources(KubeModel):

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from hooks.api.common import (
-    ContainerPort,
-    EnvVar,
+    ContainerPortList,
+    EnvList,
+    Image,
+    Integer,
     KubeModel,
     ResourceRequirements,
     StatusBase,
+    check_container_ports,
+    check_env,
 )
 from hooks.api.kind import AGE, READY_COLUMN, Kind, PrinterColumn, ScaleSubresource
 
@@ -17,21 +21,25 @@ from hooks.api.kind import AGE, READY_COLUMN, Kind, PrinterColumn, ScaleSubresou
 class PodTemplate(KubeModel):
     """The container every Pod of the cluster runs."""
 
-    image: str | None = Field(default=None, min_length=1, description="Image; server default.")
+    image: Image | None = Field(default=None, description="Image; server default.")
     command: list[str] | None = Field(default=None, description="Entrypoint override.")
     args: list[str] | None = Field(default=None, description="Arguments.")
-    env: list[EnvVar] | None = Field(default=None, description="Environment variables.")
-    ports: list[ContainerPort] | None = Field(default=None, description="Ports.")
+    env: EnvList | None = Field(default=None, description="Environment variables.")
+    ports: ContainerPortList | None = Field(default=None, description="Ports.")
     resources: ResourceRequirements | None = Field(default=None, description="Resources.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PodTemplate:
+        check_env(self.env)
+        check_container_ports(self.ports)
+        return self
 
 
 class PodClusterSpec(KubeModel):
     """kube-operator's spec: how many Pods, plus an optional container template."""
 
-    pod_replicas: int = Field(ge=0, le=1000, description="Number of Pods to run.")
-    image: str | None = Field(
-        default=None, min_length=1, description="Shorthand for template.image."
-    )
+    pod_replicas: Integer = Field(ge=0, le=1000, description="Number of Pods to run.")
+    image: Image | None = Field(default=None, description="Shorthand for template.image.")
     template: PodTemplate | None = Field(default=None, description="Container template.")
 
 

@@ -14,6 +14,16 @@ _QUANTITY = re.compile(
     r"^(?P<number>[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))"
     r"(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?[0-9]+)?$"
 )
+MAX_EXPONENT = 100
+"""`1e9999999` would take seconds to compute exactly; no resource needs more than 10^100."""
+
+QUANTITY_PATTERN = (
+    r"^\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?[0-9]{1,2})?$"
+)
+"""A non-negative quantity (the CRDs carry this pattern; `parse_quantity` reads the value)."""
+
+WHOLE_UNITS = ("memory", "ephemeral-storage")
+"""Bytes: the API server warns that a fractional byte value is invalid."""
 _BINARY = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
 _DECIMAL = {"n": -9, "u": -6, "m": -3, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
 
@@ -34,7 +44,10 @@ def parse_quantity(value: int | str) -> Fraction:
     if suffix in _DECIMAL:
         return number * Fraction(10) ** _DECIMAL[suffix]
     if suffix:
-        return number * Fraction(10) ** int(suffix[1:])
+        exponent = int(suffix[1:])
+        if abs(exponent) > MAX_EXPONENT:
+            raise ValueError(f"{value!r}: the exponent is out of range")
+        return number * Fraction(10) ** exponent
     return number
 
 
@@ -51,3 +64,39 @@ def check_limits_cover_requests(
                 f"limits.{name} ({(limits or {})[name]}) is below requests.{name} "
                 f"({(requests or {})[name]})"
             )
+
+
+def check_resources(
+    requests: dict[str, int | str] | None, limits: dict[str, int | str] | None
+) -> None:
+    """Raise ValueError for anything the API server refuses (or warns of) in a container's
+    resources (validateResourceRequirements in pkg/apis/core/validation, v1.37).
+
+    Quantities are non-negative, bytes whole, limits cover requests; an extended resource
+    (a domain-prefixed name such as nvidia.com/gpu) is whole, cannot be overcommitted (its
+    request equals its limit) and needs a limit.
+    """
+    check_limits_cover_requests(requests, limits)
+    for half, values in (("requests", requests or {}), ("limits", limits or {})):
+        for name, value in sorted(values.items()):
+            amount = parse_quantity(value)
+            if amount < 0:
+                raise ValueError(f"{half}.{name} ({value}) is negative")
+            whole = name in WHOLE_UNITS or "/" in name
+            if whole and amount.denominator != 1:
+                raise ValueError(f"{half}.{name} ({value}) must be a whole number")
+            if "/" in name and not _is_extended(name):
+                raise ValueError(f"{half}.{name}: not an extended resource name")
+    for name, value in sorted((requests or {}).items()):
+        if "/" not in name:
+            continue
+        limit = (limits or {}).get(name)
+        if limit is None or parse_quantity(limit) != parse_quantity(value):
+            raise ValueError(f"requests.{name} ({value}) needs an equal limit (not overcommitable)")
+
+
+def _is_extended(name: str) -> bool:
+    """IsExtendedResourceName: outside kubernetes.io, and `requests.<name>` a qualified name."""
+    domain, _, base = name.partition("/")
+    native = "kubernetes.io/" in name or name.startswith("requests.")
+    return not native and len("requests." + domain) <= 253 and len(base) <= 63

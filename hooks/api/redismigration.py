@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from hooks.api.common import KeySelector, KubeModel
+from hooks.api.common import Image, Integer, KeySelector, KubeModel
 from hooks.api.kind import AGE, READY_COLUMN, REASON_COLUMN, Kind, PrinterColumn
 from hooks.api.phased import PHASE_COLUMN, PhasedStatus
 
@@ -39,9 +39,8 @@ class RedisMigrationSpec(KubeModel):
     dest_password: KeySelector | None = Field(
         default=None, description="Secret key holding the dest's password, if it has one."
     )
-    image: str | None = Field(
+    image: Image | None = Field(
         default=None,
-        min_length=1,
         description="Image with sh and redis-cli; the server's default (redis:7-alpine) if unset.",
     )
     key_pattern: str = Field(
@@ -49,26 +48,33 @@ class RedisMigrationSpec(KubeModel):
         min_length=1,
         description="Copy only the keys matching this glob (SCAN MATCH); every key by default.",
     )
-    source_database: int = Field(default=0, ge=0, description="Database number at the source.")
-    dest_database: int = Field(default=0, ge=0, description="Database number at the dest.")
-    batch_size: int = Field(
+    source_database: Integer = Field(
+        default=0, ge=0, le=2**31 - 1, description="Database number at the source."
+    )
+    dest_database: Integer = Field(
+        default=0, ge=0, le=2**31 - 1, description="Database number at the dest."
+    )
+    batch_size: Integer = Field(
         default=100, ge=1, le=10000, description="Keys copied by one MIGRATE command."
     )
-    timeout_milliseconds: int = Field(
+    timeout_milliseconds: Integer = Field(
         default=5000,
         ge=100,
         le=600000,
         description="MIGRATE timeout: the longest the source may wait on the dest for one batch.",
     )
-    backoff_limit: int = Field(
+    backoff_limit: Integer = Field(
         default=2, ge=0, le=20, description="Retries of each Job before its phase fails."
     )
-    active_deadline_seconds: int | None = Field(
-        default=None, ge=1, description="Fail the migration Job if it runs longer than this."
+    active_deadline_seconds: Integer | None = Field(
+        default=None,
+        ge=1,
+        description="Fail the migration Job if it runs longer than this.",
     )
-    ttl_seconds_after_finished: int | None = Field(
+    ttl_seconds_after_finished: Integer | None = Field(
         default=None,
         ge=0,
+        le=2**31 - 1,
         description="Delete the Jobs this long after the migration ended (status stays); "
         "default: the server's setting, else keep them.",
     )

@@ -11,6 +11,7 @@ import pytest
 
 from tests.cluster.artefacts import (
     GOLDEN_NAMESPACE,
+    ROOT,
     CrdInstall,
     api_field,
     contains,
@@ -94,3 +95,79 @@ def rejects(causes: list[dict[str, Any]], expected: str) -> bool:
         if cause.get("reason") == "FieldValueRequired" and parent == expected:
             return True
     return False
+
+
+CEL_INVALID = sorted((ROOT / "tests" / "invalid" / "cel").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", CEL_INVALID, ids=lambda p: p.name)
+def test_a_rule_only_cel_can_state_is_enforced_at_admission(
+    path: Path, kube: Kube, crds: dict[str, Any]
+) -> None:
+    """Unique port and env names, a named targetPort naming one container port, map keys
+    (resource names, annotation keys): the CRDs' x-kubernetes-validations refuse them, naming
+    the field, as the spec models do (tests/test_schemas.py)."""
+    expected = api_field(expected_field(path))
+    (obj,) = documents(path)
+    obj.setdefault("metadata", {}).setdefault("namespace", GOLDEN_NAMESPACE)
+    with pytest.raises(ApiError) as caught:
+        kube.create(obj, dry_run=True, strict=True)
+    err = caught.value
+    assert err.status == 422, err
+    assert rejects(err.causes, expected), (
+        f"{path.name}: expected the API server to name {expected}; it said {err.causes}"
+    )
+
+
+PODCLUSTER = {
+    "apiVersion": "kubehooks.dev/v1alpha1",
+    "kind": "PodCluster",
+    "metadata": {"name": "conditions-by-others", "namespace": GOLDEN_NAMESPACE},
+    "spec": {"podReplicas": 1},
+}
+
+
+def test_a_status_with_a_condition_written_by_metacontroller_is_accepted(
+    kube: Kube, crds: dict[str, Any]
+) -> None:
+    """Metacontroller's rolling strategies add `Updated` with type, status, reason and message
+    only; the API server refused every such status write while the CRD required
+    lastTransitionTime (issue 14, item 1)."""
+    created = kube.create(PODCLUSTER)
+    try:
+        status = {
+            "replicas": 1,
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "True",
+                    "reason": "AllPodsReady",
+                    "message": "1/1 Pods ready, 1 exist",
+                    "lastTransitionTime": "2026-01-15T10:00:00Z",
+                    "observedGeneration": 1,
+                },
+                {
+                    "type": "Updated",
+                    "status": "False",
+                    "reason": "RolloutWaiting",
+                    "message": "missing child Pod conditions-by-others-0",
+                },
+            ],
+        }
+        stored = kube.update({**created, "status": status}, sub="status")
+        assert stored["status"]["conditions"] == status["conditions"]
+    finally:
+        resource = kube.resource_of(PODCLUSTER)
+        kube.delete(resource, GOLDEN_NAMESPACE, PODCLUSTER["metadata"]["name"])
+
+
+@pytest.mark.parametrize("value", [2.0, 2.5, "2", False], ids=repr)
+def test_the_api_server_refuses_anything_but_an_integer_for_an_integer_field(
+    value: Any, kube: Kube, crds: dict[str, Any]
+) -> None:
+    """What the strict spec models copy (issue 13, item 5): even a whole JSON number is refused
+    ("2 is of the type float64, expected int64")."""
+    with pytest.raises(ApiError) as caught:
+        kube.create({**PODCLUSTER, "spec": {"podReplicas": value}}, dry_run=True, strict=True)
+    assert caught.value.status == 422
+    assert rejects(caught.value.causes, "spec.podReplicas"), caught.value.causes
