@@ -6,7 +6,7 @@ and thread pool, except that the loop reads every request whole (headers, then b
 a thread takes it. gunicorn's sync and gthread workers read a request in the thread that then
 computes it, so 4 connections trickling their headers stopped a sync server and 16 a gthread
 one (issue 13); here a slow client costs a buffer, never a thread, and 200 of them leave normal
-calls answered in milliseconds (README, "Limits and back-pressure", for the numbers).
+calls answered in milliseconds (docs/production.md, "Limits and back-pressure", for the numbers).
 
 Hook calls are CPU-bound and the interpreter lock lets a process compute one at a time, so a
 worker's calls compute in turn (`InFlight.take_turns`), in the order they were admitted. The

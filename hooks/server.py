@@ -11,7 +11,7 @@ log line are written after the answer has been sent.
 
 The hook calls themselves (POST /<controller>/<hook> of a served controller) are answered by
 `HookPath`, plain WSGI in front of Flask: for a typical request Flask's per-request machinery
-cost more than the hook (see the README, "Benchmarks"). Flask serves everything else.
+cost more than the hook (see docs/benchmarks.md). Flask serves everything else.
 """
 
 from __future__ import annotations

@@ -11,17 +11,28 @@ import yaml
 from hooks.settings import Settings
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
+DOCS = Path(__file__).parent.parent / "docs"
 
 
-def _block_after(heading: str, language: str) -> str:
-    section = README.split(heading, 1)[1]
+def _block_after(heading: str, language: str, text: str = README) -> str:
+    section = text.split(heading, 1)[1]
     match = re.search(rf"```{language}\n(.*?)```", section, flags=re.S)
     assert match, f"no {language} block after {heading}"
     return match.group(1)
 
 
+def test_readme_fits_a_newcomers_screen_and_its_links_resolve() -> None:
+    assert len(README.splitlines()) <= 250
+    root = Path(__file__).parent.parent
+    for page in [root / "README.md", *DOCS.rglob("*.md")]:
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text()):
+            assert (page.parent / target).exists(), f"{page}: broken link {target}"
+
+
 def test_configuration_example_is_valid() -> None:
-    config = yaml.safe_load(_block_after("## Configuration", "yaml"))
+    config = yaml.safe_load(
+        _block_after("# Configuration", "yaml", (DOCS / "configuration.md").read_text())
+    )
     settings = Settings.model_validate(config)
     assert settings.enabled == ("foo", "podcluster")
     assert settings.controller("foo").parent_selector is not None
