@@ -17,8 +17,9 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from hooks.controller import Controller
 from hooks.crd import crd
-from hooks.registry import CONTROLLERS, enabled_names
+from hooks.registry import CONTROLLERS, enabled_names, load_controllers
 from hooks.settings import ControllerConfig, Settings
 
 NAMESPACE = "kubehooks"
@@ -77,6 +78,7 @@ def composite_controller(
     *,
     endpoint: Manifest | None = None,
     etag: bool = False,
+    controller: Controller | None = None,
 ) -> Manifest:
     """Return the CompositeController that routes one controller's hooks to this server.
 
@@ -85,7 +87,7 @@ def composite_controller(
     parent is only gone once its children are. `endpoint` (see endpoint_config) adds the
     credentials and CA Metacontroller uses; `etag` turns on its ETag cache for sync and finalize.
     """
-    controller = CONTROLLERS[name]
+    controller = controller or CONTROLLERS[name]
     parent: dict[str, Any] = {
         "apiVersion": controller.kind.api_version,
         "resource": controller.kind.plural,
@@ -286,8 +288,9 @@ def all_manifests(settings: Settings) -> dict[str, list[Manifest]]:
     """Return the repository layout: relative path -> the objects in that file."""
     files: dict[str, list[Manifest]] = {}
     names = enabled_names(settings)
+    known = load_controllers(settings)
     for name in names:
-        kind = CONTROLLERS[name].kind
+        kind = known[name].kind
         files[f"crds/{kind.singular}.yaml"] = [crd(kind)]
         files[f"metacontroller/{name}.yaml"] = [
             composite_controller(
@@ -296,9 +299,10 @@ def all_manifests(settings: Settings) -> dict[str, list[Manifest]]:
                 settings.hook_url,
                 endpoint=endpoint_config(settings.hook_url),
                 etag=settings.etag,
+                controller=known[name],
             )
         ]
-    kinds = sorted(CONTROLLERS[name].kind.singular for name in names)
+    kinds = sorted(known[name].kind.singular for name in names)
     files["crds/kustomization.yaml"] = [_kustomization([f"{k}.yaml" for k in kinds])]
     files["metacontroller/kustomization.yaml"] = [_kustomization([f"{n}.yaml" for n in names])]
     files["deploy/server.yaml"] = server_objects(settings)

@@ -7,16 +7,21 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from hooks.api.common import (
+from hooks.sdk import (
+    AGE,
     NODE_PORT_MAX,
     NODE_PORT_MIN,
+    READY_COLUMN,
+    REASON_COLUMN,
+    REPLICAS_SCALE,
     EnvVar,
+    Kind,
     KubeModel,
+    PrinterColumn,
     Probes,
     ResourceRequirements,
     StatusBase,
 )
-from hooks.api.kind import AGE, READY_COLUMN, REASON_COLUMN, REPLICAS_SCALE, Kind, PrinterColumn
 
 HOST_PATTERN = r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 """A DNS name as an Ingress rule takes it; a leading `*.` makes it a wildcard."""

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from hooks.api.common import NAME_PATTERN, KubeModel, StatusBase
-from hooks.api.kind import (
+from hooks.sdk import (
     AGE,
+    NAME_PATTERN,
     READY_COLUMN,
     REASON_COLUMN,
     REPLICAS_SCALE,
     Kind,
+    KubeModel,
     PrinterColumn,
+    StatusBase,
 )
 
 

@@ -14,18 +14,23 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from hooks.api.common import (
+from hooks.sdk import (
+    AGE,
     NAME_PATTERN,
     NODE_PORT_MAX,
     NODE_PORT_MIN,
+    READY_COLUMN,
+    REASON_COLUMN,
+    REPLICAS_SCALE,
     EnvVar,
     ExtraContainer,
+    Kind,
     KubeModel,
+    PrinterColumn,
     Probes,
     ResourceRequirements,
     StatusBase,
 )
-from hooks.api.kind import AGE, READY_COLUMN, REASON_COLUMN, REPLICAS_SCALE, Kind, PrinterColumn
 
 Size = Literal["small", "medium", "large", "custom"]
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from hooks.api.common import (
+from hooks.sdk import (
+    AGE,
+    READY_COLUMN,
     ContainerPort,
     EnvVar,
+    Kind,
     KubeModel,
+    PrinterColumn,
     ResourceRequirements,
+    ScaleSubresource,
     StatusBase,
 )
-from hooks.api.kind import AGE, READY_COLUMN, Kind, PrinterColumn, ScaleSubresource
 
 
 class PodTemplate(KubeModel):
