@@ -20,7 +20,8 @@ from hooks.contract import SyncRequest
 from hooks.manifests import dump_yaml, render_files, render_stream
 from hooks.registry import bind_enabled, controller_for_kind
 from hooks.runtime import run_sync
-from hooks.settings import SettingsError, load_settings
+from hooks.scaffold import add_new_command
+from hooks.settings import Settings, SettingsError, load_settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
         help="threads per worker (default: 1, sync workers; more gives gthread workers, which "
         "keep connections alive: worth it with TLS)",
     )
+    _plugin_flag(serve)
     serve.set_defaults(func=_serve)
 
     render = commands.add_parser("render", help="run a controller offline on a parent")
@@ -59,17 +61,44 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("-o", "--output", choices=("yaml", "json"), default="yaml")
     render.add_argument("--config", help="YAML config file")
     render.add_argument("--now", help="RFC 3339 time to render at (default: now)")
+    _plugin_flag(render)
     render.set_defaults(func=_render)
 
     manifests = commands.add_parser("manifests", help="print CRDs, CompositeControllers, deploy")
     manifests.add_argument("--config", help="YAML config file")
     manifests.add_argument("--out", help="write the repository layout under this folder instead")
+    _plugin_flag(manifests)
     manifests.set_defaults(func=_manifests)
+    add_new_command(commands)
     return parser
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _plugin_flag(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--controller",
+        action="append",
+        default=[],
+        dest="plugins",
+        metavar="MODULE:ATTR",
+        help="also load this controller (a hooks.sdk.Controller value); repeatable",
+    )
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """Load the settings, add the `--controller` plugins, and check every served controller.
+
+    The check (import, clashes, options, declared children) runs here, before gunicorn starts,
+    so that a bad plugin is one line on stderr and exit code 2, not a traceback per worker.
+    """
     settings = load_settings(args.config)
+    if args.plugins:
+        settings = settings.model_copy(update={"plugins": (*settings.plugins, *args.plugins)})
+    bind_enabled(settings)
+    return settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
     if args.config:
         os.environ["KUBEHOOKS_CONFIG"] = str(Path(args.config).resolve())
     with _metrics_dir():
@@ -130,12 +159,12 @@ def _load_documents(path: str) -> list[Any]:
 
 
 def _render(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
+    settings = _settings(args)
     parents = _load_documents(args.filename)
     if len(parents) != 1 or not isinstance(parents[0], dict):
         raise RenderError(f"{args.filename}: expected exactly one parent object")
     parent = parents[0]
-    controller = controller_for_kind(str(parent.get("kind", "")))
+    controller = controller_for_kind(str(parent.get("kind", "")), settings)
     bound = bind_enabled(settings.model_copy(update={"enabled": None}))[controller.name]
     meta = parent.setdefault("metadata", {})
     meta.setdefault("namespace", "default")
@@ -159,7 +188,7 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _manifests(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
+    settings = _settings(args)
     if not args.out:
         sys.stdout.write(render_stream(settings))
         return 0

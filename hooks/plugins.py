@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib import import_module
 from importlib.metadata import EntryPoint, entry_points
 
@@ -21,7 +22,9 @@ from pydantic import BaseModel, ValidationError
 
 from hooks.api.common import KubeModel, StatusBase
 from hooks.api.kind import Kind
+from hooks.contract import SyncRequest
 from hooks.controller import ChildResource, Controller
+from hooks.runtime import BoundController, ControllerBug, run_sync
 
 ENTRY_POINT_GROUP = "kubehooks.controllers"
 OWN_DISTRIBUTION = "kubehooks"
@@ -187,3 +190,37 @@ def check_options(controller: Controller, options: Mapping[str, object]) -> Base
 def _one_line(err: BaseException) -> str:
     text = " ".join(str(err).split())
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+PROBE_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+"""A fixed time for the start-up probe: its answer is thrown away, and no clock is read."""
+
+
+def probe_children(bound: BoundController) -> None:
+    """Run sync once on a fresh parent with the default spec, when the spec model has one.
+
+    An undeclared child type is otherwise found on the first real parent (the runtime's
+    `ControllerBug`, a 500 on every call); here it stops the start instead. A spec model with
+    required fields has no default parent to try, and is left to that runtime check.
+    """
+    kind = bound.controller.kind
+    try:
+        kind.spec.model_validate({})
+    except ValidationError:
+        return
+    parent = {
+        "apiVersion": kind.api_version,
+        "kind": kind.kind,
+        "metadata": {"name": "start-up-probe", "namespace": "default", "generation": 1},
+        "spec": {},
+    }
+    children: dict[str, dict[str, object]] = {c.key: {} for c in bound.controller.children}
+    request = SyncRequest(parent=parent, children=children)
+    try:
+        run_sync(bound, request, now=PROBE_TIME)
+    except ControllerBug as err:
+        raise PluginError(f"{err} (add its type to the controller's children)") from None
+    except Exception as err:  # noqa: BLE001 - reported in one line, the start refused
+        raise PluginError(
+            f"controller {bound.name!r} fails on a default {kind.kind}: {_one_line(err)}"
+        ) from None

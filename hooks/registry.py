@@ -29,6 +29,7 @@ from hooks.plugins import (
     load,
     named_sources,
     own_sources,
+    probe_children,
 )
 from hooks.runtime import BoundController, bind
 from hooks.settings import Settings
@@ -97,6 +98,7 @@ def bind_enabled(settings: Settings) -> dict[str, BoundController]:
         config = settings.controller(name)
         check_options(known[name], config.options)
         bound[name] = bind(known[name], config, settings.policy, settings.limits)
+        probe_children(bound[name])
     return bound
 
 
