@@ -93,12 +93,16 @@ def enabled_names(settings: Settings) -> list[str]:
 def bind_enabled(settings: Settings) -> dict[str, BoundController]:
     """Bind every enabled controller to its settings, validating its options once."""
     known = load_controllers(settings)
+    origins = {controller.name: origin for controller, origin in _plugins(settings.plugins)}
     bound: dict[str, BoundController] = {}
     for name in enabled_names(settings):
         config = settings.controller(name)
-        check_options(known[name], config.options)
-        bound[name] = bind(known[name], config, settings.policy, settings.limits)
-        probe_children(bound[name])
+        try:
+            check_options(known[name], config.options)
+            bound[name] = bind(known[name], config, settings.policy, settings.limits)
+            probe_children(bound[name])
+        except PluginError as err:
+            raise PluginError(f"{origins.get(name, 'built-in')}: {err}") from None
     return bound
 
 
