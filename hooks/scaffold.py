@@ -129,6 +129,7 @@ def render_files(p: Plan) -> dict[str, str]:
         f"{p.name}/api.py": _api(p),
         f"{p.name}/controller.py": _controller(p),
         f"tests/test_{p.name}.py": TESTS,
+        "conftest.py": CONFTEST,
         "example.yaml": _example(p),
     }
     return {path: Template(text).substitute(values) for path, text in files.items()}
@@ -188,6 +189,10 @@ See kubehooks' docs/writing-an-operator.md.
 
 INIT = '''\
 """The ${Kind} operator for kubehooks."""
+'''
+
+CONFTEST = '''\
+"""Here so that pytest puts this folder on sys.path: the tests run before `pip install -e .`."""
 '''
 
 TESTS = '''\
