@@ -1,11 +1,17 @@
-"""StaticSite: the spec and status models; the CRD is generated from them."""
+"""StaticSite: a static website served by nginx from files kept in the spec.
+
+The spec and status models; the CRD is generated from them.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from hooks.sdk import AGE, READY_COLUMN, REASON_COLUMN, Kind, KubeModel, StatusBase
-from pydantic import Field
+from pydantic import Field, model_validator
+
+MAX_SITE_BYTES = 900 * 1024
+"""A ConfigMap holds at most 1 MiB; this leaves room for its metadata."""
 
 
 class StaticSiteSpec(KubeModel):
@@ -18,10 +24,20 @@ class StaticSiteSpec(KubeModel):
         description="Container image; the configured default, else the built-in.",
     )
     replicas: int = Field(default=1, ge=0, le=100, description="Pods to run.")
-    port: int = Field(default=8080, ge=1, le=65535, description="Port served.")
-    data: dict[Annotated[str, Field(pattern=r"^[-._a-zA-Z0-9]{1,253}$")], str] = Field(
-        default_factory=dict, max_length=64, description="Files of the ConfigMap."
+    port: int = Field(default=80, ge=1, le=65535, description="Port of the Service.")
+    files: dict[Annotated[str, Field(pattern=r"^[-._a-zA-Z0-9]{1,253}$")], str] = Field(
+        default_factory=lambda: {"index.html": "<h1>It works</h1>\n"},
+        min_length=1,
+        max_length=64,
+        description="Files served at the site's root, by name; index.html is the home page.",
     )
+
+    @model_validator(mode="after")
+    def _fits_a_configmap(self) -> StaticSiteSpec:
+        size = sum(len(name) + len(text.encode()) for name, text in self.files.items())
+        if size > MAX_SITE_BYTES:
+            raise ValueError(f"files hold {size} bytes; a ConfigMap takes {MAX_SITE_BYTES}")
+        return self
 
 
 class StaticSiteStatus(StatusBase):
@@ -33,7 +49,8 @@ STATICSITE = Kind(
     plural="staticsites",
     spec=StaticSiteSpec,
     status=StaticSiteStatus,
+    short_names=("site",),
     printer_columns=(READY_COLUMN, REASON_COLUMN, AGE),
-    description="A StaticSite, kept by kubehooks.",
+    description="A static website: nginx serving the spec's files from a ConfigMap.",
     group="kubehooks.dev",
 )

@@ -1,6 +1,9 @@
-"""StaticSite: its children, and its status judged on what is observed."""
+"""StaticSite: nginx serving the spec's files, from a ConfigMap; status from the Deployment."""
 
 from __future__ import annotations
+
+import hashlib
+import json
 
 from hooks.sdk import (
     CONFIGMAPS,
@@ -17,6 +20,7 @@ from hooks.sdk import (
     container_port,
     deployment,
     deployment_state,
+    http_probe,
     pod_spec,
     pod_template,
     selector_labels,
@@ -59,23 +63,48 @@ def staticsite_status(request: Request) -> KubeObject:
     return {"conditions": found.to_list()}
 
 
+HTTP_PORT = 8080
+"""nginx-unprivileged listens on 8080: the Pod runs as a non-root user."""
+SITE_ROOT = "/usr/share/nginx/html"
+FILES_HASH = "kubehooks.dev/files-sha256"
+"""On the Pod template: new files roll the Pods at once (a mounted ConfigMap lags up to a
+minute behind, and file by file), and a rollback restores the files with the template."""
+
+
+def files_name(request: Request) -> str:
+    """Return the ConfigMap's name, `<site>-files`."""
+    return f"{request.parent.name}-files"
+
+
+def files_hash(files: dict[str, str]) -> str:
+    """Return a stable hash of the files: sorted by name, so their order in the spec is moot."""
+    canonical = json.dumps(files, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(canonical).hexdigest()
+
+
 def staticsite_container(request: Request) -> KubeObject:
-    """Build the main container: the spec's image, else the configured default."""
+    """Build nginx, serving the mounted files read-only, ready once it answers `/`."""
     return container(
-        "main",
+        "nginx",
         request.image(request.spec.image, BUILTIN_IMAGE),
-        ports=[container_port(request.spec.port, name="http")],
+        ports=[container_port(HTTP_PORT, name="http")],
+        readiness_probe=http_probe("/", "http"),
+        volume_mounts=[{"name": "site", "mountPath": SITE_ROOT, "readOnly": True}],
     )
 
 
 def staticsite_deployment(request: Request) -> KubeObject:
-    """Build the Deployment running the main container."""
+    """Build the Deployment: nginx Pods with the ConfigMap mounted as the site root."""
     name = request.parent.name
     labels = standard_labels("staticsite", name, component="server")
+    spec = pod_spec([staticsite_container(request)])
+    spec["volumes"] = [{"name": "site", "configMap": {"name": files_name(request)}}]
+    template = pod_template(labels, spec)
+    template["metadata"]["annotations"] = {FILES_HASH: files_hash(request.spec.files)}
     return deployment(
         request.meta(name, labels),
         selector=selector_labels("staticsite", name),
-        template=pod_template(labels, pod_spec([staticsite_container(request)])),
+        template=template,
         replicas=request.spec.replicas,
     )
 
@@ -91,14 +120,13 @@ def staticsite_service(request: Request) -> KubeObject:
 
 
 def staticsite_configmap(request: Request) -> KubeObject:
-    """Build the ConfigMap holding the spec's files, keys sorted."""
-    name = request.parent.name
-    labels = standard_labels("staticsite", name, component="config")
+    """Build the ConfigMap holding the site's files, keys sorted."""
+    labels = standard_labels("staticsite", request.parent.name, component="files")
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": request.meta(f"{name}-files", labels),
-        "data": dict(sorted(request.spec.data.items())),
+        "metadata": request.meta(files_name(request), labels),
+        "data": dict(sorted(request.spec.files.items())),
     }
 
 
