@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
 
 import hooks.registry as registry
@@ -14,7 +18,9 @@ from hooks.cli import main
 from hooks.plugins import ENTRY_POINT_GROUP
 from hooks.server import create_app
 from hooks.settings import Settings
+from tests.servers import free_port
 
+ROOT = Path(__file__).parent.parent
 GOOD = "tests.plugins.samples:CONTROLLER"
 ECHO = {"apiVersion": "samples.example.com/v1alpha1", "kind": "Echo"}
 
@@ -144,3 +150,31 @@ def test_the_same_plugin_named_twice_is_loaded_once(
     _install(tmp_path, monkeypatch, {"echo": GOOD})
     settings = Settings(plugins=(GOOD,))
     assert list(registry.load_controllers(settings)).count("echo") == 1
+
+
+def test_serve_answers_a_plugin_over_http() -> None:
+    port = free_port()
+    argv = ["-m", "hooks", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    server = subprocess.Popen(
+        [sys.executable, *argv, "--controller", GOOD],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if requests.get(f"{url}/healthz", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        assert "echo" in requests.get(f"{url}/readyz", timeout=5).json()["controllers"]
+        parent = {**ECHO, "metadata": {"name": "a", "namespace": "default", "uid": "u"}, "spec": {}}
+        body = {"parent": parent, "children": {"Deployment.apps/v1": {}}}
+        response = requests.post(f"{url}/echo/sync", json=body, timeout=5)
+        assert response.status_code == 200
+        assert [child["kind"] for child in response.json()["children"]] == ["Deployment"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
