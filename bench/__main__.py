@@ -34,6 +34,7 @@ from bench.inprocess import (
     silence_hook_logs,
 )
 from bench.loadtest import WRK_MISSING, wrk_path
+from bench.plugins import plugin_figures, plugin_requests, plugins_table
 from bench.report import (
     controllers_table,
     http_table,
@@ -73,6 +74,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--tls",
         action="store_true",
         help="also load kubehooks over HTTPS (kept-alive connections)",
+    )
+    parser.add_argument(
+        "--controller",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also measure this plugin (installed name or module:ATTR); repeatable",
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON results")
     return parser.parse_args(argv)
@@ -155,7 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     if "inprocess" in parts:
         silence_hook_logs()
         controllers = []
-        for item in typical_requests():
+        for item in [
+            *typical_requests(),
+            *(plugin_requests(args.controller) if args.controller else []),
+        ]:
             progress(f"in process: {item.controller}")
             controllers.append(measure_controller(item, budget))
         done_progress()
@@ -165,6 +176,13 @@ def main(argv: list[str] | None = None) -> int:
             f"median of {budget.rounds} rounds, us per call",
             controllers_table(controllers),
         )
+
+    if args.controller and controllers is not None:
+        progress("plugins: discovery in fresh processes")
+        plugins = plugin_figures(args.controller, controllers)
+        done_progress()
+        results["plugins"] = plugins.to_json()
+        section("Plugins (this run)", plugins_table(plugins))
 
     if "scaling" in parts:
         progress("scaling: PodCluster of 1, 10, 100, 1000 Pods")

@@ -22,6 +22,7 @@ from hooks.errors import InvalidSpec
 from hooks.manifests import dump_yaml, render_files, render_stream
 from hooks.registry import UnknownController, bind_enabled, controller_for_kind
 from hooks.runtime import BoundController, run_sync
+from hooks.scaffold import add_new_command
 from hooks.settings import Settings, SettingsError, load_settings
 
 EXIT_USAGE = 2
@@ -101,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
         "computes at a time, the others hold the calls waiting for their turn and refuse the "
         "excess",
     )
+    _plugin_flag(serve)
     serve.set_defaults(func=_serve)
 
     render = commands.add_parser(
@@ -117,6 +119,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     render.add_argument("--config", help="YAML config file")
     render.add_argument("--now", help="RFC 3339 time to render at (default: now)")
+    _plugin_flag(render)
     render.set_defaults(func=_render)
 
     replay = commands.add_parser(
@@ -133,6 +136,7 @@ def _parser() -> argparse.ArgumentParser:
     manifests.add_argument(
         "--image", help="the server's image (default: the config's `image`, else kubehooks:VERSION)"
     )
+    _plugin_flag(manifests)
     manifests.set_defaults(func=_manifests)
 
     chart = commands.add_parser("chart", help="write the Helm chart, generated like manifests")
@@ -140,11 +144,36 @@ def _parser() -> argparse.ArgumentParser:
         "--out", default="deploy/helm/kubehooks", help="chart folder (default: %(default)s)"
     )
     chart.set_defaults(func=_chart)
+    add_new_command(commands)
     return parser
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _plugin_flag(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--controller",
+        action="append",
+        default=[],
+        dest="plugins",
+        metavar="MODULE:ATTR",
+        help="also load this controller (a hooks.sdk.Controller value); repeatable",
+    )
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """Load the settings, add the `--controller` plugins, and check every served controller.
+
+    The check (import, clashes, options, declared children) runs here, before gunicorn starts,
+    so that a bad plugin is one line on stderr and exit code 2, not a traceback per worker.
+    """
     settings = load_settings(args.config)
+    if args.plugins:
+        settings = settings.model_copy(update={"plugins": (*settings.plugins, *args.plugins)})
+    bind_enabled(settings)
+    return settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
     if args.config:
         os.environ["KUBEHOOKS_CONFIG"] = str(Path(args.config).resolve())
     with _metrics_dir():
@@ -205,7 +234,7 @@ def _load_documents(path: str) -> list[Any]:
 
 
 def _render(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
+    settings = _settings(args)
     parents = _load_documents(args.filename)
     if len(parents) != 1 or not isinstance(parents[0], dict):
         raise RenderError(f"{args.filename}: expected exactly one parent object")
@@ -251,7 +280,7 @@ def _bound_for(parent: dict[str, Any], settings: Settings) -> BoundController:
     kind = parent.get("kind")
     if not isinstance(kind, str) or not kind:
         raise RenderError("the parent has no kind")
-    controller = controller_for_kind(kind)
+    controller = controller_for_kind(kind, settings)
     if parent.get("apiVersion") != controller.kind.api_version:
         raise RenderError(
             f"{kind} has apiVersion {parent.get('apiVersion')!r}; kubehooks serves "
@@ -316,8 +345,7 @@ def _read_json(path: Path) -> Any:
 
 
 def _manifests(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
-    bind_enabled(settings)  # refuse what `serve` would refuse: unknown controllers, bad options
+    settings = _settings(args)
     if args.image:
         settings = settings.model_copy(update={"image": args.image})
     if not args.out:

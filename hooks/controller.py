@@ -1,7 +1,8 @@
 """What a controller is: its kind, its child types, and its pure hook functions.
 
-A controller module exposes plain functions; `hooks.registry` binds them into `Controller`
-values. Nothing here does I/O or reads the clock: `now` arrives in the request.
+A controller module exposes plain functions and one `Controller` value that names them;
+`hooks.registry` discovers those values through entry points. Nothing here does I/O or
+reads the clock: `now` arrives in the request.
 """
 
 from __future__ import annotations
@@ -121,6 +122,21 @@ class ChildResource:
     def key(self) -> str:
         """Return the group key Metacontroller uses for these children."""
         return child_key(self.kind, self.api_version)
+
+
+DEPLOYMENTS = ChildResource("Deployment", "apps/v1", "deployments")
+PODS = ChildResource("Pod", "v1", "pods", update_strategy="OnDelete")
+"""OnDelete: Metacontroller never updates a Pod (most of a Pod's spec cannot change in place); the
+PodCluster hook rolls a new template out itself, one ordinal at a time. No Metacontroller rolling
+strategy is used anywhere: they stall on namespaced children and hang namespace deletion."""
+SERVICES = ChildResource("Service", "v1", "services")
+INGRESSES = ChildResource("Ingress", "networking.k8s.io/v1", "ingresses")
+JOBS = ChildResource("Job", "batch/v1", "jobs")
+"""InPlace, and the controllers answer an existing Job as it was applied: a Job's pod template is
+immutable (a rebuilt one would fail every update), while `suspend` can change in place."""
+HPAS = ChildResource("HorizontalPodAutoscaler", "autoscaling/v2", "horizontalpodautoscalers")
+CONFIGMAPS = ChildResource("ConfigMap", "v1", "configmaps")
+# (child resource types: add new ones above this line)
 
 
 SyncFn = Callable[[HookRequest[Any, Any]], SyncResponse]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hooks.api.kind import GROUP, VERSION, Kind
+from hooks.api.kind import Kind
 
 _KEEP = {
     "type",
@@ -130,7 +130,7 @@ def crd(kind: Kind) -> dict[str, Any]:
             scale["labelSelectorPath"] = kind.scale.label_selector_path
         subresources["scale"] = scale
     version: dict[str, Any] = {
-        "name": VERSION,
+        "name": kind.version,
         "served": True,
         "storage": True,
         "schema": {"openAPIV3Schema": root},
@@ -164,7 +164,7 @@ def crd(kind: Kind) -> dict[str, Any]:
             "labels": {"app.kubernetes.io/part-of": "kubehooks"},
         },
         "spec": {
-            "group": GROUP,
+            "group": kind.group,
             "names": names,
             "scope": "Namespaced",
             "versions": [version],

@@ -19,8 +19,9 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from hooks.controller import Controller
 from hooks.crd import crd
-from hooks.registry import CONTROLLERS, enabled_names
+from hooks.registry import CONTROLLERS, enabled_names, load_controllers
 from hooks.settings import ControllerConfig, Settings, SettingsError
 
 NAMESPACE = "kubehooks"
@@ -108,6 +109,7 @@ def composite_controller(
     *,
     endpoint: Manifest | None = None,
     etag: bool = False,
+    controller: Controller | None = None,
 ) -> Manifest:
     """Return the CompositeController that routes one controller's hooks to this server.
 
@@ -116,7 +118,7 @@ def composite_controller(
     parent is only gone once its children are. `endpoint` (see endpoint_config) adds the
     credentials and CA Metacontroller uses; `etag` turns on its ETag cache for sync and finalize.
     """
-    controller = CONTROLLERS[name]
+    controller = controller or CONTROLLERS[name]
     parent: dict[str, Any] = {
         "apiVersion": controller.kind.api_version,
         "resource": controller.kind.plural,
@@ -333,8 +335,9 @@ def all_manifests(settings: Settings) -> dict[str, list[Manifest]]:
     endpoint = endpoint_config(settings)
     files: dict[str, list[Manifest]] = {}
     names = enabled_names(settings)
+    known = load_controllers(settings)
     for name in names:
-        kind = CONTROLLERS[name].kind
+        kind = known[name].kind
         files[f"crds/{kind.singular}.yaml"] = [crd(kind)]
         files[f"metacontroller/{name}.yaml"] = [
             composite_controller(
@@ -343,9 +346,10 @@ def all_manifests(settings: Settings) -> dict[str, list[Manifest]]:
                 settings.hook_url,
                 endpoint=endpoint,
                 etag=settings.etag,
+                controller=known[name],
             )
         ]
-    kinds = sorted(CONTROLLERS[name].kind.singular for name in names)
+    kinds = sorted(known[name].kind.singular for name in names)
     files["crds/kustomization.yaml"] = [_kustomization([f"{k}.yaml" for k in kinds])]
     files["metacontroller/kustomization.yaml"] = [_kustomization([f"{n}.yaml" for n in names])]
     files["deploy/server.yaml"] = server_objects(settings)

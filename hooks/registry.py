@@ -1,124 +1,116 @@
-"""Controller name -> Controller: the names users script against, and which are served.
+"""Controller name -> Controller: which controllers exist, and which are served.
 
-Plain data, no import-time decorators: adding a controller is one entry here.
+Discovery lives in `hooks.plugins`: kubehooks' own seven are entry points of the
+`kubehooks.controllers` group like any plugin's. `CONTROLLERS` holds the built-ins;
+`load_controllers(settings)` adds every installed plugin and the `module:attr` names of the
+config's `plugins:` list, checked once and cached per list.
 """
 
 from __future__ import annotations
 
-from hooks.api.aijob import AIJOB, AIJobOptions
-from hooks.api.application import APPLICATION
-from hooks.api.cronscaler import CRONSCALER
-from hooks.api.foo import FOO
-from hooks.api.modelbox import MODELBOX
-from hooks.api.podcluster import PODCLUSTER
-from hooks.api.redismigration import REDISMIGRATION, RedisMigrationOptions
-from hooks.controller import ChildResource, Controller
-from hooks.controllers import (
-    aijob,
-    application,
-    cronscaler,
-    foo,
-    modelbox,
-    podcluster,
-    redismigration,
+from functools import lru_cache
+
+from hooks.controller import (
+    CONFIGMAPS,
+    DEPLOYMENTS,
+    HPAS,
+    INGRESSES,
+    JOBS,
+    PODS,
+    SERVICES,
+    Controller,
+)
+from hooks.plugins import (
+    PluginError,
+    add,
+    check_options,
+    discover,
+    installed_sources,
+    load,
+    named_sources,
+    own_sources,
+    probe_children,
 )
 from hooks.runtime import BoundController, bind
 from hooks.settings import Settings
 
-DEPLOYMENTS = ChildResource("Deployment", "apps/v1", "deployments")
-PODS = ChildResource("Pod", "v1", "pods", update_strategy="OnDelete")
-"""OnDelete: Metacontroller never updates a Pod (most of a Pod's spec cannot change in place); the
-PodCluster hook rolls a new template out itself, one ordinal at a time. No Metacontroller rolling
-strategy is used anywhere: they stall on namespaced children and hang namespace deletion."""
-SERVICES = ChildResource("Service", "v1", "services")
-INGRESSES = ChildResource("Ingress", "networking.k8s.io/v1", "ingresses")
-JOBS = ChildResource("Job", "batch/v1", "jobs")
-"""InPlace, and the controllers answer an existing Job as it was applied: a Job's pod template is
-immutable (a rebuilt one would fail every update), while `suspend` can change in place."""
-HPAS = ChildResource("HorizontalPodAutoscaler", "autoscaling/v2", "horizontalpodautoscalers")
-# (child resource types: add new ones above this line)
+__all__ = [
+    "CONTROLLERS",
+    "CONFIGMAPS",
+    "DEPLOYMENTS",
+    "HPAS",
+    "INGRESSES",
+    "JOBS",
+    "PODS",
+    "SERVICES",
+    "PluginError",
+    "UnknownController",
+    "bind_enabled",
+    "controller_for_kind",
+    "enabled_names",
+    "load_controllers",
+]
 
-CONTROLLERS: dict[str, Controller] = {
-    "foo": Controller(
-        name="foo",
-        kind=FOO,
-        children=(DEPLOYMENTS,),
-        sync=foo.sync,
-        customize=foo.customize,
-        builtin_image=foo.BUILTIN_IMAGE,
-    ),
-    "podcluster": Controller(
-        name="podcluster",
-        kind=PODCLUSTER,
-        children=(PODS,),
-        sync=podcluster.sync,
-        builtin_image=podcluster.BUILTIN_IMAGE,
-    ),
-    "application": Controller(
-        name="application",
-        kind=APPLICATION,
-        children=(DEPLOYMENTS, SERVICES, INGRESSES),
-        sync=application.sync,
-    ),
-    "modelbox": Controller(
-        name="modelbox",
-        kind=MODELBOX,
-        children=(DEPLOYMENTS, SERVICES),
-        sync=modelbox.sync,
-    ),
-    "redismigration": Controller(
-        name="redismigration",
-        kind=REDISMIGRATION,
-        children=(JOBS,),
-        sync=redismigration.sync,
-        options=RedisMigrationOptions,
-        builtin_image=redismigration.BUILTIN_IMAGE,
-    ),
-    "aijob": Controller(
-        name="aijob",
-        kind=AIJOB,
-        children=(JOBS, SERVICES),
-        sync=aijob.sync,
-        options=AIJobOptions,
-    ),
-    "cronscaler": Controller(
-        name="cronscaler",
-        kind=CRONSCALER,
-        children=(HPAS,),
-        sync=cronscaler.sync,
-        customize=cronscaler.customize,
-    ),
-    # (controllers: add new entries above this line)
-}
+CONTROLLERS: dict[str, Controller] = discover(own_sources())
+"""The built-in controllers, loaded through their entry points."""
 
 
 class UnknownController(ValueError):
     """The configuration names a controller that does not exist."""
 
 
+@lru_cache(maxsize=16)
+def _plugins(named: tuple[str, ...]) -> tuple[tuple[Controller, str], ...]:
+    """Import the plugins once per process and list: importing is the cost worth caching."""
+    sources = installed_sources() + named_sources(named, "plugin")
+    return tuple((load(source), source.origin) for source in sources)
+
+
+def load_controllers(settings: Settings) -> dict[str, Controller]:
+    """Return the built-ins, then installed plugins, then the config's `plugins:`, checked.
+
+    Raises `PluginError` (one line) for a plugin that cannot be loaded or clashes with another.
+    The built-ins are read from `CONTROLLERS` on every call, so a test may replace one.
+    """
+    controllers = dict(CONTROLLERS)
+    for controller, origin in _plugins(tuple(settings.plugins)):
+        add(controllers, controller, origin)
+    return controllers
+
+
 def enabled_names(settings: Settings) -> list[str]:
-    """Return the enabled controller names, in registry order; unknown names are an error."""
+    """Return the enabled controller names, in discovery order; unknown names are an error."""
+    known = load_controllers(settings)
     named = set(settings.controllers) | set(settings.enabled or ())
-    unknown = sorted(named - set(CONTROLLERS))
+    unknown = sorted(named - set(known))
     if unknown:
-        raise UnknownController(f"unknown controllers {unknown}; known: {', '.join(CONTROLLERS)}")
+        raise UnknownController(f"unknown controllers {unknown}; known: {', '.join(known)}")
     if settings.enabled is None:
-        return list(CONTROLLERS)
-    return [name for name in CONTROLLERS if name in settings.enabled]
+        return list(known)
+    return [name for name in known if name in settings.enabled]
 
 
 def bind_enabled(settings: Settings) -> dict[str, BoundController]:
-    """Bind every enabled controller to its settings, validating them once."""
-    return {
-        name: bind(CONTROLLERS[name], settings.controller(name), settings.policy, settings.limits)
-        for name in enabled_names(settings)
-    }
+    """Bind every enabled controller to its settings, validating its options once."""
+    known = load_controllers(settings)
+    origins = {controller.name: origin for controller, origin in _plugins(settings.plugins)}
+    bound: dict[str, BoundController] = {}
+    for name in enabled_names(settings):
+        config = settings.controller(name)
+        try:
+            check_options(known[name], config.options)
+            bound[name] = bind(known[name], config, settings.policy, settings.limits)
+            probe_children(bound[name])
+        except PluginError as err:
+            raise PluginError(f"{origins.get(name, 'built-in')}: {err}") from None
+    return bound
 
 
-def controller_for_kind(kind: str) -> Controller:
+def controller_for_kind(kind: str, settings: Settings | None = None) -> Controller:
     """Return the controller whose parent kind this is (for `kubehooks render`)."""
-    for controller in CONTROLLERS.values():
+    known = load_controllers(settings or Settings())
+    for controller in known.values():
         if controller.kind.kind == kind:
             return controller
-    kinds = ", ".join(sorted(controller.kind.kind for controller in CONTROLLERS.values()))
+    kinds = ", ".join(sorted(controller.kind.kind for controller in known.values()))
     raise UnknownController(f"no controller handles kind {kind!r} (kinds served: {kinds})")

@@ -124,6 +124,9 @@ class Settings(_Config):
     enabled: tuple[str, ...] | None = None
     """Controllers to serve; None serves every registered one."""
     controllers: dict[str, ControllerConfig] = Field(default_factory=dict)
+    plugins: tuple[str, ...] = ()
+    """Controllers to load as `package.module:ATTRIBUTE`, beside the built-ins and installed
+    `kubehooks.controllers` entry points (`kubehooks --controller` adds to this list)."""
     policy: SecurityPolicy = Field(default_factory=SecurityPolicy)
     limits: Limits = Field(default_factory=Limits)
     auth: AuthConfig = Field(default_factory=AuthConfig)

@@ -60,7 +60,8 @@ lock, which a computing thread hands over only every few milliseconds (`sys.gets
 so a body is read in as few reads as the kernel allows."""
 SWITCH_SECONDS = 0.002
 """How long a computing thread keeps the interpreter lock from the event loop (Python's default
-is 5 ms): the loop needs it for every read, accept and hand-over (see docs/production.md, "Limits and back-pressure")."""
+is 5 ms): the loop needs it for every read, accept and hand-over (docs/production.md, "Limits
+and back-pressure")."""
 RESERVATION_SECONDS = 2.0
 """How long a call keeps the slot reserved when its headers came in, if its body is slower (so
 that slow bodies cannot hold every slot); a 16 MiB body at 100 MB/s takes 0.17 s."""

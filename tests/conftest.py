@@ -1,4 +1,4 @@
-"""Shared fixtures: the --update-goldens flag and a clean KUBEHOOKS_* environment."""
+"""Shared fixtures: a clean KUBEHOOKS_* environment (--update-goldens is the test kit's)."""
 
 from __future__ import annotations
 
@@ -6,20 +6,6 @@ import os
 from collections.abc import Iterator
 
 import pytest
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--update-goldens",
-        action="store_true",
-        default=False,
-        help="rewrite tests/fixtures/*/*/response.json from the hooks' answers",
-    )
-
-
-@pytest.fixture
-def update_goldens(request: pytest.FixtureRequest) -> bool:
-    return bool(request.config.getoption("--update-goldens"))
 
 
 @pytest.fixture(autouse=True)

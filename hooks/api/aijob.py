@@ -7,9 +7,21 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
-from hooks.api.common import EnvList, Image, Integer, KubeModel, ResourceRequirements, check_env
-from hooks.api.kind import AGE, READY_COLUMN, REASON_COLUMN, Kind, PrinterColumn
-from hooks.api.phased import PHASE_COLUMN, PhasedStatus
+from hooks.sdk import (
+    AGE,
+    PHASE_COLUMN,
+    READY_COLUMN,
+    REASON_COLUMN,
+    EnvList,
+    Image,
+    Integer,
+    Kind,
+    KubeModel,
+    PhasedStatus,
+    PrinterColumn,
+    ResourceRequirements,
+    check_env,
+)
 
 RESERVED_ENV = ("MASTER_ADDR", "MASTER_PORT", "RANK", "WORLD_SIZE")
 """Set by the controller for every worker, as torch.distributed and friends expect."""

@@ -7,20 +7,25 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from hooks.api import names
-from hooks.api.common import (
+from hooks.sdk import (
+    AGE,
     NODE_PORT_MAX,
     NODE_PORT_MIN,
+    READY_COLUMN,
+    REASON_COLUMN,
+    REPLICAS_SCALE,
     EnvList,
     Image,
     Integer,
+    Kind,
     KubeModel,
+    PrinterColumn,
     Probes,
     ResourceRequirements,
     StatusBase,
     check_env,
+    names,
 )
-from hooks.api.kind import AGE, READY_COLUMN, REASON_COLUMN, REPLICAS_SCALE, Kind, PrinterColumn
 
 HOST_PATTERN = rf"^(\*\.)?{names.DNS1123_SUBDOMAIN_FMT}$"
 """A DNS name as an Ingress rule takes it; a leading `*.` makes it a wildcard."""

@@ -12,8 +12,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from hooks.api.common import KubeModel, StatusBase
-from hooks.api.kind import AGE, READY_COLUMN, REASON_COLUMN, Kind, PrinterColumn
+from hooks.sdk import AGE, READY_COLUMN, REASON_COLUMN, Kind, KubeModel, PrinterColumn, StatusBase
 
 MAX_REPLICAS = 2**31 - 1
 """An HPA's replica bounds are int32."""

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from hooks.api.common import NAME_PATTERN, Image, Integer, KubeModel, StatusBase
-from hooks.api.kind import (
+from hooks.sdk import (
     AGE,
+    NAME_PATTERN,
     READY_COLUMN,
     REASON_COLUMN,
     REPLICAS_SCALE,
+    Image,
+    Integer,
     Kind,
+    KubeModel,
     PrinterColumn,
+    StatusBase,
 )
 
 

@@ -43,7 +43,7 @@ REASON_COLUMN = PrinterColumn(
 
 @dataclass(frozen=True)
 class Kind:
-    """One custom resource kind of the kubehooks.dev group."""
+    """One custom resource kind, by default of the kubehooks.dev group."""
 
     kind: str
     plural: str
@@ -53,6 +53,9 @@ class Kind:
     printer_columns: tuple[PrinterColumn, ...] = ()
     scale: ScaleSubresource | None = None
     description: str = ""
+    group: str = GROUP
+    """A plugin's kinds may live in its own API group; the built-ins use kubehooks.dev."""
+    version: str = VERSION
 
     @property
     def singular(self) -> str:
@@ -61,10 +64,10 @@ class Kind:
 
     @property
     def api_version(self) -> str:
-        """Return `kubehooks.dev/v1alpha1`."""
-        return API_VERSION
+        """Return `<group>/<version>`, e.g. `kubehooks.dev/v1alpha1`."""
+        return f"{self.group}/{self.version}"
 
     @property
     def crd_name(self) -> str:
         """Return the CRD's metadata.name, `<plural>.<group>`."""
-        return f"{self.plural}.{GROUP}"
+        return f"{self.plural}.{self.group}"

@@ -12,22 +12,27 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from hooks.api import names
-from hooks.api.common import (
+from hooks.sdk import (
+    AGE,
     NAME_PATTERN,
     NODE_PORT_MAX,
     NODE_PORT_MIN,
+    READY_COLUMN,
+    REASON_COLUMN,
+    REPLICAS_SCALE,
     EnvList,
     ExtraContainer,
     Image,
     Integer,
+    Kind,
     KubeModel,
+    PrinterColumn,
     Probes,
     ResourceRequirements,
     StatusBase,
     check_env,
+    names,
 )
-from hooks.api.kind import AGE, READY_COLUMN, REASON_COLUMN, REPLICAS_SCALE, Kind, PrinterColumn
 
 Size = Literal["small", "medium", "large", "custom"]
 

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from hooks.api.common import (
+from hooks.sdk import (
+    AGE,
+    READY_COLUMN,
     ContainerPortList,
     EnvList,
     Image,
     Integer,
+    Kind,
     KubeModel,
+    PrinterColumn,
     ResourceRequirements,
+    ScaleSubresource,
     StatusBase,
     check_container_ports,
     check_env,
 )
-from hooks.api.kind import AGE, READY_COLUMN, Kind, PrinterColumn, ScaleSubresource
 
 
 class PodTemplate(KubeModel):

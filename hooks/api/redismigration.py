@@ -8,9 +8,19 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from hooks.api.common import Image, Integer, KeySelector, KubeModel
-from hooks.api.kind import AGE, READY_COLUMN, REASON_COLUMN, Kind, PrinterColumn
-from hooks.api.phased import PHASE_COLUMN, PhasedStatus
+from hooks.sdk import (
+    AGE,
+    PHASE_COLUMN,
+    READY_COLUMN,
+    REASON_COLUMN,
+    Image,
+    Integer,
+    KeySelector,
+    Kind,
+    KubeModel,
+    PhasedStatus,
+    PrinterColumn,
+)
 
 ENDPOINT_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?(:[0-9]{1,5})?$"
 """An instance ID of the server's table (`ali-123`) or `host:port` (`redis.db.svc:6379`)."""

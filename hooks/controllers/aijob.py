@@ -14,21 +14,30 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from hooks.api.aijob import AIJobOptions, AIJobSpec
-from hooks.builders.meta import JOB, selector_labels, standard_labels
-from hooks.builders.networking import service, service_port
-from hooks.builders.observe import JobState, job_state
-from hooks.builders.workloads import (
+from hooks.api.aijob import AIJOB, AIJobOptions, AIJobSpec
+from hooks.sdk import (
+    JOB,
+    JOBS,
+    SERVICES,
+    Controller,
+    HookRequest,
+    InvalidSpec,
+    JobState,
+    KubeObject,
+    Outcome,
+    PhaseMachine,
+    SyncResponse,
     container,
     job,
     job_as_applied,
+    job_state,
     pod_spec,
     pod_template,
+    selector_labels,
+    service,
+    service_port,
+    standard_labels,
 )
-from hooks.contract import KubeObject, SyncResponse
-from hooks.controller import HookRequest
-from hooks.errors import InvalidSpec
-from hooks.phases import Outcome, PhaseMachine
 
 NAME = "aijob"
 
@@ -269,3 +278,13 @@ def _check_name(request: Request) -> None:
             f"starting with a letter) and short enough for {longest!r} to fit in 63 characters",
             reason="InvalidName",
         )
+
+
+CONTROLLER = Controller(
+    name="aijob",
+    kind=AIJOB,
+    children=(JOBS, SERVICES),
+    sync=sync,
+    options=AIJobOptions,
+)
+"""Registered as the `aijob` entry point of the `kubehooks.controllers` group."""

@@ -6,28 +6,37 @@ Status mirrors the observed Deployment (counts, Available, Progressing) and sums
 
 from __future__ import annotations
 
-from hooks.api.application import ApplicationSpec
-from hooks.builders.meta import (
+from hooks.api.application import APPLICATION, ApplicationSpec
+from hooks.sdk import (
     DEPLOYMENT,
+    DEPLOYMENTS,
     INGRESS,
+    INGRESSES,
     PARENT_GENERATION,
     PART_OF,
     SERVICE,
-    selector_labels,
-    selector_string,
-    standard_labels,
-)
-from hooks.builders.networking import ingress, require_service_name, service, service_port
-from hooks.builders.observe import deployment_state, ingress_url, set_workload_conditions
-from hooks.builders.workloads import (
+    SERVICES,
+    Controller,
+    HookRequest,
+    KubeObject,
+    NoOptions,
+    SyncResponse,
     container_port,
     deployment,
+    deployment_state,
+    ingress,
+    ingress_url,
     main_container,
     pod_spec,
     pod_template,
+    require_service_name,
+    selector_labels,
+    selector_string,
+    service,
+    service_port,
+    set_workload_conditions,
+    standard_labels,
 )
-from hooks.contract import KubeObject, SyncResponse
-from hooks.controller import HookRequest, NoOptions
 
 NAME = "application"
 CONTAINER = "app"
@@ -140,3 +149,12 @@ def _labels(request: Request) -> dict[str, str]:
 
 def _service_port(spec: ApplicationSpec) -> int:
     return spec.service.port or spec.port
+
+
+CONTROLLER = Controller(
+    name="application",
+    kind=APPLICATION,
+    children=(DEPLOYMENTS, SERVICES, INGRESSES),
+    sync=sync,
+)
+"""Registered as the `application` entry point of the `kubehooks.controllers` group."""

@@ -11,31 +11,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hooks.api.cronscaler import CronScalerSpec
-from hooks.builders import conditions as c
-from hooks.builders.autoscaling import (
+from hooks.api.cronscaler import CRONSCALER, CronScalerSpec
+from hooks.sdk import (
     DEFAULT_CPU_UTILIZATION,
+    HPA,
+    HPAS,
+    AutoscalerState,
+    Conditions,
+    Controller,
+    CustomizeResponse,
+    HookRequest,
+    InvalidSpec,
+    KubeObject,
+    NoOptions,
+    ParentMeta,
+    RelatedResourceRule,
+    SyncResponse,
+    as_desired,
+    autoscaler_state,
+    format_time,
     horizontal_pod_autoscaler,
+    is_terminating,
+    name_of,
     resource_utilization_metric,
     scale_target_ref,
+    schedule,
+    standard_labels,
 )
-from hooks.builders.conditions import Conditions, format_time
-from hooks.builders.meta import HPA, as_desired, is_terminating, name_of, standard_labels
-from hooks.builders.observe import AutoscalerState, autoscaler_state
-from hooks.contract import CustomizeResponse, KubeObject, RelatedResourceRule, SyncResponse
-from hooks.controller import HookRequest, NoOptions, ParentMeta
-from hooks.errors import InvalidSpec
-from hooks.schedule import (
-    LOOKBACK,
-    Fire,
-    Job,
-    ScheduleError,
-    last_fire,
-    next_fire,
-    resync_after_seconds,
-    validate,
-    validate_time_zone,
-)
+from hooks.sdk import conditions as c
 
 NAME = "cronscaler"
 RESYNC_CAP_SECONDS = 3600
@@ -57,8 +60,8 @@ Request = HookRequest[CronScalerSpec, NoOptions]
 class Plan:
     """What the schedule says at `now`: the deciding fire, the next one, and the size."""
 
-    last: Fire | None
-    upcoming: Fire | None
+    last: schedule.Fire | None
+    upcoming: schedule.Fire | None
     size: int | None
     """The latest fire's size, else defaultSize; None leaves the target unmanaged."""
 
@@ -91,7 +94,7 @@ def sync(request: Request) -> SyncResponse:
     status = cronscaler_status(request, plan, ours, desired, conflict)
     resync = None
     if plan is not None:
-        resync = resync_after_seconds(
+        resync = schedule.resync_after_seconds(
             jobs,
             now=request.now,
             time_zone=spec.time_zone,
@@ -114,36 +117,36 @@ def customize(parent: ParentMeta, spec: CronScalerSpec) -> CustomizeResponse:
     return CustomizeResponse(relatedResources=[rule])
 
 
-def schedule_jobs(spec: CronScalerSpec) -> list[Job]:
+def schedule_jobs(spec: CronScalerSpec) -> list[schedule.Job]:
     """Return the spec's jobs for `hooks.schedule`; raise InvalidSpec naming what is unusable.
 
     The time zone, each job and the exclusions are checked separately so that the message names
     the field, whatever the jobs are called.
     """
     try:
-        validate_time_zone(spec.time_zone)
-    except ScheduleError as err:
+        schedule.validate_time_zone(spec.time_zone)
+    except schedule.ScheduleError as err:
         raise InvalidSpec(f"spec.timeZone: {err.message}", REASON_INVALID_TIME_ZONE) from None
-    jobs = [Job(job.name, job.schedule, job.size) for job in spec.jobs]
+    jobs = [schedule.Job(job.name, job.schedule, job.size) for job in spec.jobs]
     for index, job in enumerate(jobs):
         try:
-            validate([job], spec.time_zone)
-        except ScheduleError as err:
+            schedule.validate([job], spec.time_zone)
+        except schedule.ScheduleError as err:
             message = f"job {job.name!r} (spec.jobs[{index}]): {err.message}"
             raise InvalidSpec(message, REASON_INVALID_SCHEDULE) from None
     try:
-        validate([], spec.time_zone, spec.exclude_dates or ())
-    except ScheduleError as err:
+        schedule.validate([], spec.time_zone, spec.exclude_dates or ())
+    except schedule.ScheduleError as err:
         raise InvalidSpec(f"spec.{err.job}: {err.message}", REASON_INVALID_SCHEDULE) from None
     return jobs
 
 
-def cronscaler_plan(request: Request, jobs: list[Job]) -> Plan:
+def cronscaler_plan(request: Request, jobs: list[schedule.Job]) -> Plan:
     """Find the latest fire at or before now (it decides the size) and the next one."""
     spec = request.spec
     exclude = spec.exclude_dates or ()
-    last = last_fire(jobs, now=request.now, time_zone=spec.time_zone, exclude=exclude)
-    upcoming = next_fire(jobs, now=request.now, time_zone=spec.time_zone, exclude=exclude)
+    last = schedule.last_fire(jobs, now=request.now, time_zone=spec.time_zone, exclude=exclude)
+    upcoming = schedule.next_fire(jobs, now=request.now, time_zone=spec.time_zone, exclude=exclude)
     size = last.job.size if last is not None else spec.default_size
     return Plan(last=last, upcoming=upcoming, size=size)
 
@@ -242,13 +245,13 @@ def _set_scheduled(conditions: Conditions, spec: CronScalerSpec, plan: Plan | No
         message = f"job {fire.job.name!r} fired at {format_time(fire.at)}: size {fire.job.size}"
         conditions.set(c.SCHEDULED, True, "JobFired", message)
     elif spec.default_size is not None:
-        days, size = LOOKBACK.days, spec.default_size
+        days, size = schedule.LOOKBACK.days, spec.default_size
         message = f"no job has fired in the last {days} days: defaultSize {size} applies"
         conditions.set(c.SCHEDULED, True, "DefaultSize", message)
     else:
         message = (
-            f"no job has fired in the last {LOOKBACK.days} days and there is no defaultSize: "
-            "the target is not managed until the first fire"
+            f"no job has fired in the last {schedule.LOOKBACK.days} days and there is no "
+            "defaultSize: the target is not managed until the first fire"
         )
         conditions.set(c.SCHEDULED, False, "NoJobFired", message)
 
@@ -313,3 +316,13 @@ def _owned_by(obj: KubeObject, parent: ParentMeta) -> bool:
         isinstance(ref, dict) and ref.get("uid") == parent.uid and ref.get("controller")
         for ref in refs
     )
+
+
+CONTROLLER = Controller(
+    name="cronscaler",
+    kind=CRONSCALER,
+    children=(HPAS,),
+    sync=sync,
+    customize=customize,
+)
+"""Registered as the `cronscaler` entry point of the `kubehooks.controllers` group."""

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
-from hooks.api.foo import FooSpec
-from hooks.builders import conditions as c
-from hooks.builders.meta import DEPLOYMENT, selector_labels, selector_string, standard_labels
-from hooks.builders.observe import DeploymentState, deployment_state
-from hooks.builders.workloads import container, deployment, pod_spec, pod_template
-from hooks.contract import CustomizeResponse, KubeObject, RelatedResourceRule, SyncResponse
-from hooks.controller import HookRequest, NoOptions, ParentMeta
-from hooks.errors import InvalidSpec
+from hooks.api.foo import FOO, FooSpec
+from hooks.sdk import (
+    DEPLOYMENT,
+    DEPLOYMENTS,
+    Controller,
+    CustomizeResponse,
+    DeploymentState,
+    HookRequest,
+    InvalidSpec,
+    KubeObject,
+    NoOptions,
+    ParentMeta,
+    RelatedResourceRule,
+    SyncResponse,
+    container,
+    deployment,
+    deployment_state,
+    pod_spec,
+    pod_template,
+    selector_labels,
+    selector_string,
+    standard_labels,
+)
+from hooks.sdk import conditions as c
 
 BUILTIN_IMAGE = "nginx"
 
@@ -86,3 +102,14 @@ def foo_status(request: HookRequest[FooSpec, NoOptions], state: DeploymentState)
 def _owned_by(obj: KubeObject, parent: ParentMeta) -> bool:
     refs = (obj.get("metadata") or {}).get("ownerReferences") or []
     return any(ref.get("uid") == parent.uid and ref.get("controller") for ref in refs)
+
+
+CONTROLLER = Controller(
+    name="foo",
+    kind=FOO,
+    children=(DEPLOYMENTS,),
+    sync=sync,
+    customize=customize,
+    builtin_image=BUILTIN_IMAGE,
+)
+"""Registered as the `foo` entry point of the `kubehooks.controllers` group."""

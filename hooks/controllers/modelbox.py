@@ -7,29 +7,35 @@ maxUnavailable. A deleted child comes back because every sync asks for both.
 
 from __future__ import annotations
 
-from hooks.api.modelbox import ModelBoxSpec
-from hooks.builders.meta import (
+from hooks.api.modelbox import MODELBOX, ModelBoxSpec
+from hooks.sdk import (
     DEPLOYMENT,
+    DEPLOYMENTS,
     PARENT_GENERATION,
     PART_OF,
     SERVICE,
-    selector_labels,
-    selector_string,
-    standard_labels,
-)
-from hooks.builders.networking import require_service_name, service, service_port
-from hooks.builders.observe import deployment_state, set_workload_conditions
-from hooks.builders.workloads import (
+    SERVICES,
+    Controller,
+    HookRequest,
+    KubeObject,
+    NoOptions,
+    SyncResponse,
     container_port,
     deployment,
+    deployment_state,
     extra_container,
     main_container,
     pod_spec,
     pod_template,
+    require_service_name,
     rolling_update,
+    selector_labels,
+    selector_string,
+    service,
+    service_port,
+    set_workload_conditions,
+    standard_labels,
 )
-from hooks.contract import KubeObject, SyncResponse
-from hooks.controller import HookRequest, NoOptions
 
 NAME = "modelbox"
 MAX_SURGE = "25%"
@@ -141,3 +147,12 @@ def modelbox_status(request: Request) -> KubeObject:
 def _labels(request: Request) -> dict[str, str]:
     part_of = request.parent.labels.get(PART_OF)
     return standard_labels(NAME, request.parent.name, component="model-server", part_of=part_of)
+
+
+CONTROLLER = Controller(
+    name="modelbox",
+    kind=MODELBOX,
+    children=(DEPLOYMENTS, SERVICES),
+    sync=sync,
+)
+"""Registered as the `modelbox` entry point of the `kubehooks.controllers` group."""

@@ -18,21 +18,27 @@ from dataclasses import dataclass
 import orjson
 import xxhash
 
-from hooks.api.podcluster import PodClusterSpec, PodTemplate
-from hooks.builders import conditions as c
-from hooks.builders.conditions import Conditions
-from hooks.builders.meta import (
+from hooks.api.podcluster import PODCLUSTER, PodClusterSpec, PodTemplate
+from hooks.sdk import (
     POD,
+    PODS,
+    Conditions,
+    Controller,
+    HookRequest,
+    KubeObject,
+    NoOptions,
+    SyncResponse,
     as_desired,
+    container,
     is_terminating,
+    pod,
+    pod_is_ready,
+    pod_spec,
     selector_labels,
     selector_string,
     standard_labels,
 )
-from hooks.builders.observe import pod_is_ready
-from hooks.builders.workloads import container, pod, pod_spec
-from hooks.contract import KubeObject, SyncResponse
-from hooks.controller import HookRequest, NoOptions
+from hooks.sdk import conditions as c
 
 BUILTIN_IMAGE = "nginx"
 NAME = "podcluster"
@@ -187,3 +193,13 @@ def _set_progress(conditions: Conditions, plan: RolloutPlan, wanted: int) -> Non
         conditions.set(c.PROGRESSING, True, "RollingUpdate", message)
     else:
         conditions.set(c.PROGRESSING, True, "RolloutWaiting", f"{progress}; {plan.waiting}")
+
+
+CONTROLLER = Controller(
+    name="podcluster",
+    kind=PODCLUSTER,
+    children=(PODS,),
+    sync=sync,
+    builtin_image=BUILTIN_IMAGE,
+)
+"""Registered as the `podcluster` entry point of the `kubehooks.controllers` group."""

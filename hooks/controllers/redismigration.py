@@ -16,21 +16,27 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from hooks.api.redismigration import RedisMigrationOptions, RedisMigrationSpec
-from hooks.builders.meta import JOB, standard_labels
-from hooks.builders.observe import JobState, job_state
-from hooks.builders.workloads import (
+from hooks.api.redismigration import REDISMIGRATION, RedisMigrationOptions, RedisMigrationSpec
+from hooks.sdk import (
+    JOB,
+    JOBS,
+    Controller,
+    HookRequest,
+    InvalidSpec,
+    JobState,
+    KubeObject,
+    Outcome,
+    PhaseMachine,
+    SyncResponse,
     container,
     job,
     job_as_applied,
+    job_state,
     pod_spec,
     pod_template,
     resources,
+    standard_labels,
 )
-from hooks.contract import KubeObject, SyncResponse
-from hooks.controller import HookRequest
-from hooks.errors import InvalidSpec
-from hooks.phases import Outcome, PhaseMachine
 
 BUILTIN_IMAGE = "redis:7-alpine"
 NAME = "redismigration"
@@ -372,3 +378,14 @@ def _failure(name: str, state: JobState, backoff_limit: int) -> str:
         f"Job {name} failed ({why}{detail}) after {state.failed} failed attempt(s) "
         f"with backoffLimit {backoff_limit}; see kubectl logs job/{name}"
     )
+
+
+CONTROLLER = Controller(
+    name="redismigration",
+    kind=REDISMIGRATION,
+    children=(JOBS,),
+    sync=sync,
+    options=RedisMigrationOptions,
+    builtin_image=BUILTIN_IMAGE,
+)
+"""Registered as the `redismigration` entry point of the `kubehooks.controllers` group."""

@@ -1,0 +1,1 @@
+"""Here so that pytest puts this folder on sys.path: the tests run before `pip install -e .`."""

@@ -1,0 +1,1 @@
+"""The StaticSite operator for kubehooks."""
