@@ -25,6 +25,7 @@ from hooks.api.kind import Kind
 from hooks.contract import SyncRequest
 from hooks.controller import ChildResource, Controller
 from hooks.runtime import BoundController, ControllerBug, run_sync
+from hooks.settings import describe_config_error
 
 ENTRY_POINT_GROUP = "kubehooks.controllers"
 OWN_DISTRIBUTION = "kubehooks"
@@ -59,10 +60,16 @@ class Source:
 
 
 def own_sources() -> list[Source]:
-    """Return kubehooks' own entry points, in the order pyproject.toml lists them."""
+    """Return kubehooks' own entry points, in the order pyproject.toml lists them.
+
+    The installed metadata does not keep that order (setuptools sorts it), and the order is
+    what every listing shows (routes, manifests, the start line), so it is restored here.
+    """
     declared = [ep for ep in _group() if _distribution(ep) == OWN_DISTRIBUTION]
     if not declared:
         declared = [EntryPoint(n, v, ENTRY_POINT_GROUP) for n, v in BUILTIN_ENTRY_POINTS.items()]
+    order = {name: index for index, name in enumerate(BUILTIN_ENTRY_POINTS)}
+    declared.sort(key=lambda ep: (order.get(ep.name, len(order)), ep.name))
     return [_entry_point_source(ep) for ep in declared]
 
 
@@ -177,13 +184,10 @@ def check_options(controller: Controller, options: Mapping[str, object]) -> Base
     try:
         return controller.options.model_validate(dict(options))
     except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or '(options)'}: {error['msg']}"
-            for error in err.errors()
-        )
+        where = ("controllers", controller.name, "options")
         raise PluginError(
-            f"controller {controller.name!r}: controllers.{controller.name}.options rejected by "
-            f"{controller.options.__name__}: {problems}"
+            f"controller {controller.name!r}: options rejected by {controller.options.__name__}: "
+            f"{describe_config_error(err, where)}"
         ) from None
 
 
