@@ -260,8 +260,11 @@ def json_depth(value: Any, limit: int) -> int:
     """Return the nesting depth of parsed JSON (a scalar is 1), stopping once past `limit`.
 
     Recursive, which is twice as fast as an explicit stack here, and bounded: it descends at
-    most `limit` levels before giving up (orjson already refuses input 1024 levels deep).
+    most `limit` levels before giving up, so any depth under orjson's own limit (it refuses
+    input 1024 levels deep) answers more than `limit` instead of exhausting Python's stack.
     """
+    if limit <= 0:
+        return 1  # past the limit: the callers add a level each, so the total exceeds it
     if type(value) is dict:
         items: Iterable[Any] = value.values()
     elif type(value) is list:

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
 from flask.testing import FlaskClient
 
@@ -134,6 +135,27 @@ def test_nesting_over_the_limit_is_400() -> None:
     request = _request()
     request["parent"]["metadata"]["annotations"] = deep
     _error(_client().post("/foo/sync", json=request), 400, "TooDeep")
+
+
+def _nested_in_parent(levels: int) -> bytes:
+    """A request whose parent holds a list nested `levels` deep (too deep to build in Python)."""
+    request = _request()
+    request["parent"]["deep"] = "__DEEP__"
+    return orjson.dumps(request).replace(b'"__DEEP__"', b"[" * levels + b"]" * levels)
+
+
+@pytest.mark.parametrize("levels", [980, 1020])
+def test_nesting_of_any_depth_is_400_too_deep(levels: int) -> None:
+    # Nearly Python's recursion limit; the depth check must stop descending at its limit.
+    raw = _nested_in_parent(levels)
+    _error(_client().post("/foo/sync", data=raw, content_type="application/json"), 400, "TooDeep")
+
+
+def test_nesting_past_the_json_parser_limit_is_400() -> None:
+    raw = _nested_in_parent(5000)  # orjson refuses more than 1024 levels
+    response = _client().post("/foo/sync", data=raw, content_type="application/json")
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.mimetype == "application/json"
 
 
 def test_too_many_observed_children_is_400() -> None:
