@@ -87,6 +87,9 @@ def create_app(
     public = PUBLIC_ENDPOINTS | ({"metrics"} if not settings.auth.protect_metrics else set())
     app = Flask("kubehooks")
     app.config["MAX_CONTENT_LENGTH"] = settings.limits.max_body_bytes
+    # A path is served as written: no merging of "//" with a 308 HTML redirect to the merged
+    # path (werkzeug's default), so every malformed path is a JSON 404.
+    app.url_map.merge_slashes = False
     app.extensions["kubehooks"] = {
         "settings": settings,
         "controllers": controllers,
@@ -98,9 +101,9 @@ def create_app(
     def hook_route(controller: str, hook: str) -> Response:
         """Refuse the hook calls the hook path leaves to Flask: unknown controllers or hooks."""
         bound = controllers.get(controller)
-        if bound is None or hook not in HOOKS:
-            raise BadRequest(404, "NotFound", f"no hook {hook!r} for controller {controller!r}")
-        raise BadRequest(404, "NotFound", f"controller {controller!r} has no customize")
+        if bound is not None and hook == "customize" and bound.controller.customize is None:
+            raise BadRequest(404, "NotFound", f"controller {controller!r} has no customize")
+        raise BadRequest(404, "NotFound", f"no hook {hook!r} for controller {controller!r}")
 
     @app.get("/healthz")
     def healthz() -> Response:
@@ -131,6 +134,8 @@ def create_app(
     def start() -> Response | None:
         g.started = time.perf_counter()
         g.request_id = request_id(request.headers.get("X-Request-Id")) or secrets.token_hex(16)
+        if "//" in request.environ.get("PATH_INFO", ""):  # werkzeug strips leading slashes
+            raise BadRequest(404, "NotFound", "the path has an empty segment ('//')")
         if credentials.enabled and request.endpoint not in public:
             if not credentials.accepts(request.headers.get("Authorization")):
                 g.error = "Unauthorized"

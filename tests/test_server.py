@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 import pytest
 from flask.testing import FlaskClient
+from werkzeug.test import EnvironBuilder
 
 from hooks.server import create_app
 from hooks.settings import Limits, Settings
@@ -244,3 +245,58 @@ def test_an_answer_that_cannot_be_serialised_is_a_json_500(
     body = _error(response, 500, "InternalError")
     assert body["requestId"] == "r-1"
     assert "ETag" not in response.headers
+
+
+def _raw_call(method: str, path: str) -> tuple[str, dict[str, str], bytes]:
+    """Call the app with PATH_INFO exactly `path` (a test client would read "//x" as a host)."""
+    app = create_app(Settings())
+    environ = EnvironBuilder(
+        path="/", method=method, data=b"{}", content_type="application/json"
+    ).get_environ()
+    environ["PATH_INFO"] = path
+    seen: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc: Any = None) -> None:
+        seen.update(status=status, headers=dict(headers))
+
+    body = b"".join(app(environ, start_response))
+    return seen["status"], seen["headers"], body
+
+
+MALFORMED = [
+    "//foo/sync",
+    "/foo//sync",
+    "//foo//sync",
+    "/foo/sync/",
+    "/foo/sync//",
+    "//",
+    "",
+    "/foo",
+    "/foo/sync/x",
+    "//healthz",
+    "/healthz/",
+    "//metrics",
+    "/./foo/sync",
+    "/nope/sync",
+    "/foo/nope",
+]
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+@pytest.mark.parametrize("path", MALFORMED)
+def test_every_malformed_path_is_a_json_404_without_redirect(method: str, path: str) -> None:
+    status, headers, body = _raw_call(method, path)
+    if method == "GET" and path in ("/nope/sync", "/foo/nope"):
+        assert status.startswith("405")  # a hook's shape, the wrong method
+    else:
+        assert status.startswith("404"), (status, body)
+    assert headers["Content-Type"] == "application/json"
+    assert "Location" not in headers
+    assert orjson.loads(body)["error"] in ("NotFound", "MethodNotAllowed")
+    assert b"customize" not in body
+
+
+def test_only_a_customize_call_hears_that_a_controller_has_no_customize() -> None:
+    status, _, body = _raw_call("POST", "/podcluster/customize")
+    assert status.startswith("404")
+    assert orjson.loads(body)["message"] == "controller 'podcluster' has no customize"
