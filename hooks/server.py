@@ -498,7 +498,12 @@ class HookPath:
         raw = read_body(environ, self._limits.max_body_bytes)
         etags = self._etags
         etag = etags.of(call.controller, call.hook, raw) if etags is not None else None
-        if etag is not None and etag_matches(environ.get("HTTP_IF_NONE_MATCH"), etag):
+        if (
+            etag is not None
+            and etag_matches(environ.get("HTTP_IF_NONE_MATCH"), etag)
+            and etags is not None
+            and etags.was_answered(etag)
+        ):
             headers["ETag"] = etag
             return 304, None
         if not self._in_flight.enter():
@@ -515,8 +520,9 @@ class HookPath:
             answer, cacheable = self._compute(bound, call, raw, held)
         finally:
             self._in_flight.leave()
-        if etag is not None and cacheable:
+        if etag is not None and etags is not None and cacheable:
             headers["ETag"] = etag
+            etags.answered(etag)
         return 200, answer
 
     def _compute(
