@@ -451,9 +451,8 @@ class HookPath:
         headers: dict[str, str] = {}
         try:
             status, body = self._answer(bound, call, environ, headers)
-            # Inside the try: an answer that cannot be serialised (an echoed child nested past
-            # orjson's 255 levels) is a 500 like any other failure.
-            payload = b"" if body is None else orjson.dumps(body)
+            # Inside the try: an answer that cannot be serialised is an error like any other.
+            payload = b"" if body is None else dump_answer(body)
         except Exception as err:  # every failure gets a JSON answer; bugs are logged too
             status, body = self._failure(err, call)
             headers = {}
@@ -603,6 +602,22 @@ def _error_body(err: BadRequest) -> dict[str, Any]:
     if err.details is not None:
         body["details"] = err.details
     return body
+
+
+def dump_answer(body: Any) -> bytes:
+    """Serialise an answer; one that echoes an object of the request nested past orjson's limit
+    of 254 levels (children are not depth-checked on the way in: walking a thousand Pods would
+    cost more than the hook) is the request's fault, a 400 TooDeep, not a 500."""
+    try:
+        return orjson.dumps(body)
+    except orjson.JSONEncodeError as err:
+        if "Recursion limit" not in str(err):
+            raise
+        raise BadRequest(
+            400,
+            "TooDeep",
+            "an observed object nests deeper than an answer can hold (254 levels)",
+        ) from None
 
 
 def _http_error(err: HTTPException, call: _Call, limits: Limits) -> tuple[int, dict[str, Any]]:

@@ -11,10 +11,12 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import EnvironBuilder
 
-from hooks.server import create_app
+from hooks.errors import BadRequest
+from hooks.server import create_app, dump_answer
 from hooks.settings import Limits, Settings
 from tests.goldens import FIXTURES
 
+LAST_APPLIED = "metacontroller.k8s.io/last-applied-configuration"
 NOW = datetime(2026, 1, 15, 10, tzinfo=UTC)
 
 
@@ -300,3 +302,26 @@ def test_only_a_customize_call_hears_that_a_controller_has_no_customize() -> Non
     status, _, body = _raw_call("POST", "/podcluster/customize")
     assert status.startswith("404")
     assert orjson.loads(body)["message"] == "controller 'podcluster' has no customize"
+
+
+def test_an_answer_echoing_an_object_too_deep_to_serialise_is_400_too_deep() -> None:
+    # A refused spec keeps the children: whatever is echoed (the observed object or its
+    # last-applied annotation), it nests past what orjson writes (254 levels).
+    request = _request("application", "invalid-limits-keeps-children")
+    (child,) = request["children"]["Deployment.apps/v1"].values()
+    annotations = child["metadata"]["annotations"]
+    applied = json.loads(annotations[LAST_APPLIED])
+    deep = "[" * 300 + "]" * 300
+    applied["spec"]["deep"] = "__DEEP__"
+    annotations[LAST_APPLIED] = json.dumps(applied).replace('"__DEEP__"', deep)
+    child["spec"]["deep"] = "__DEEP__"
+    raw = orjson.dumps(request).replace(b'"__DEEP__"', deep.encode())
+    response = _client().post("/application/sync", data=raw, content_type="application/json")
+    _error(response, 400, "TooDeep")
+
+
+def test_only_a_nesting_error_of_the_answer_is_the_clients_fault() -> None:
+    with pytest.raises(BadRequest):
+        dump_answer({"children": [json.loads("[" * 300 + "]" * 300)]})
+    with pytest.raises(TypeError):
+        dump_answer({1j: "not JSON"})
