@@ -184,8 +184,58 @@ def test_every_kind_the_readers_know_is_checked_where_its_pod_spec_sits(kind: st
         "CronJob": {"spec": {"jobTemplate": {"spec": {"template": {"spec": pod_spec}}}}},
     }
     obj = places.get(kind, {"spec": {"template": {"spec": pod_spec}}})
-    problem = contract.readable_problem({"kind": kind, **obj})
+    problem = contract.readable_problem({"kind": kind, "metadata": {"name": "x"}, **obj})
     if kind in ("Ingress", "HorizontalPodAutoscaler"):
         assert problem is None  # no Pod spec: the template is read by no one
     else:
         assert problem is not None and problem.endswith("securityContext: must be an object")
+
+
+def _pods() -> list[dict[str, Any]]:
+    request = json.loads(_request("podcluster", "steady-state"))
+    return list(request["children"]["Pod.v1"].values())
+
+
+def _schema_paths(schema: Any, prefix: Path = ()) -> Iterator[Path]:
+    """Every path the schema types, list items as index 0."""
+    if isinstance(schema, dict):
+        for key, inner in schema.items():
+            yield (*prefix, key)
+            yield from _schema_paths(inner, (*prefix, key))
+    elif isinstance(schema, list):
+        yield (*prefix, 0)
+        yield from _schema_paths(schema[0], (*prefix, 0))
+
+
+def _put(root: Any, path: Path, value: Any) -> None:
+    """Set `value` at `path`, making the objects and lists on the way where they are missing."""
+    node = root
+    for step, following in zip(path, path[1:], strict=False):
+        fresh: Any = [] if isinstance(following, int) else {}
+        if isinstance(node, dict):
+            if type(node.get(step)) is not type(fresh):
+                node[step] = fresh
+            node = node[step]
+        else:  # a list: step is 0
+            if not node or type(node[0]) is not type(fresh):
+                node[:] = [fresh]
+            node = node[0]
+    if isinstance(node, dict):
+        node[path[-1]] = value
+    else:
+        node[:] = [value]
+
+
+# The metadata object itself is the identity check's (test_fuzz); what it holds is fair game.
+POD_PATHS = [p for p in _schema_paths(contract._BY_KIND["Pod"]) if p != ("metadata",)]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from(POD_PATHS), JSON, st.booleans())
+def test_the_unrolled_pod_check_never_passes_what_the_walk_refuses(
+    path: Path, value: Any, from_the_fixture: bool
+) -> None:
+    pod = copy.deepcopy(_pods()[0]) if from_the_fixture else {"metadata": {"name": "p"}}
+    _put(pod, path, value)
+    if contract._pod_fits(pod):
+        assert contract._schema_problem(pod, contract._BY_KIND["Pod"]) is None, (path, value)
