@@ -26,11 +26,13 @@ from hooks.schedule import (
     STEP_BUDGET,
     Job,
     ScheduleError,
+    fires_around,
     last_fire,
     next_fire,
     resync_after_seconds,
     validate,
 )
+from tests.test_schedule import scenarios
 
 SEARCH_STEPS = 10
 _HELPERS = (
@@ -149,7 +151,9 @@ def test_no_query_exceeds_the_step_budget(
         validate(jobs, zone, exclude)
     except ScheduleError:
         return  # refused up front: its queries are never run
-    for query in (last_fire, next_fire, resync_after_seconds):
+    schedule._AROUND.clear()  # fires_around from scratch, as on a first call
+    queries = [(last_fire, 1), (next_fire, 1), (resync_after_seconds, 1), (fires_around, 2)]
+    for query, budgets in queries:
         with library_steps() as steps:
             try:
                 query(jobs, now=now, time_zone=zone, exclude=exclude)
@@ -157,7 +161,7 @@ def test_no_query_exceeds_the_step_budget(
                 assert "search steps" in err.message
                 # Small specs are never refused: the budget leaves room for every real one.
                 assert len(jobs) > 3 or len(exclude) > 3, err
-        assert steps[0] <= STEP_BUDGET
+        assert steps[0] <= budgets * STEP_BUDGET
 
 
 def test_validation_needs_few_steps_even_for_rare_schedules() -> None:
@@ -190,3 +194,35 @@ def test_jobs_with_the_same_schedule_are_searched_once() -> None:
     with library_steps() as twenty:
         last_fire(EVERY_MINUTE, now=NOW)
     assert twenty[0] == one[0]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    scenarios(),
+    st.lists(st.integers(-3 * 86400, 3 * 86400), min_size=1, max_size=6),
+)
+def test_fires_around_remembers_nothing_that_changes_an_answer(
+    scenario: tuple[str, datetime, list[str], list[str]], offsets: list[int]
+) -> None:
+    # Resyncs at later (and, from another replica's clock, earlier) instants: every answer
+    # from the memory must be the one a fresh search gives.
+    zone, now, schedule_list, exclude = scenario
+    jobs = [Job(f"job{i}", s, i) for i, s in enumerate(schedule_list)]
+    for offset in [0, *offsets]:
+        at = now + timedelta(seconds=offset)
+        expected = (
+            last_fire(jobs, now=at, time_zone=zone, exclude=exclude),
+            next_fire(jobs, now=at, time_zone=zone, exclude=exclude),
+        )
+        assert fires_around(jobs, now=at, time_zone=zone, exclude=exclude) == expected
+
+
+def test_a_resync_before_the_next_fire_searches_nothing() -> None:
+    jobs = [Job("morning", "0 8 * * 1-5", 5), Job("evening", "0 20 * * 1-5", 2)]
+    fires_around(jobs, now=NOW, time_zone="Europe/Berlin")
+    with library_steps() as steps:
+        last, upcoming = fires_around(
+            jobs, now=NOW + timedelta(minutes=30), time_zone="Europe/Berlin"
+        )
+    assert steps[0] == 0
+    assert last is not None and upcoming is not None and last.at <= NOW < upcoming.at

@@ -30,8 +30,7 @@ from hooks.schedule import (
     Fire,
     Job,
     ScheduleError,
-    last_fire,
-    next_fire,
+    fires_around,
     resync_after,
     validate,
     validate_time_zone,
@@ -141,8 +140,9 @@ def cronscaler_plan(request: Request, jobs: list[Job]) -> Plan:
     spec = request.spec
     exclude = spec.exclude_dates or ()
     try:
-        last = last_fire(jobs, now=request.now, time_zone=spec.time_zone, exclude=exclude)
-        upcoming = next_fire(jobs, now=request.now, time_zone=spec.time_zone, exclude=exclude)
+        last, upcoming = fires_around(
+            jobs, now=request.now, time_zone=spec.time_zone, exclude=exclude
+        )
     except ScheduleError as err:
         raise InvalidSpec(f"spec.{err.job}: {err.message}", REASON_INVALID_SCHEDULE) from None
     size = last.job.size if last is not None else spec.default_size
