@@ -39,6 +39,13 @@ Decisions
     * ``excludeDates`` entries are dates (``YYYY-MM-DD``) or cron expressions; a cron entry
       excludes every local date on which it would fire at least once (``* * * * 6,0`` excludes
       weekends, ``0 0 25 12 *`` Christmas). A fire whose local date is excluded does not happen.
+
+Cost
+    Every search step (a pass of croniter's loop, a round of this module's loops) is charged to
+    a fixed budget per query (``STEP_BUDGET``; ``VALIDATION_STEPS`` to find a first fire), and
+    a spec that would need more is refused with ScheduleError rather than holding a worker.
+    Parsed expressions, validation results and, per schedule, the two fires around the last
+    ``now`` asked (``fires_around``) are remembered, so a typical sync searches nothing.
 """
 
 from __future__ import annotations
