@@ -241,6 +241,10 @@ def parse_json(raw: bytes, limits: Limits) -> dict[str, Any]:
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as err:
+        if str(err).startswith("depth limit exceeded"):  # orjson's own limit: 1024 levels
+            raise BadRequest(
+                400, "TooDeep", f"request JSON nests deeper than orjson reads: {err}"
+            ) from None
         raise BadRequest(400, "InvalidJSON", f"request body is not valid JSON: {err}") from None
     if not isinstance(body, dict):
         raise BadRequest(400, "InvalidRequest", "request body must be a JSON object")
@@ -249,7 +253,8 @@ def parse_json(raw: bytes, limits: Limits) -> dict[str, Any]:
     # children are built-in kinds the API server decoded into Go structs of bounded depth, and
     # `controller` is Metacontroller's own object; walking them cost more than the rest of a
     # typical hook call (70 ms for 1000 Pods). orjson refuses input nested deeper than 1024
-    # levels, and a deeper child echoed back fails serialisation (a 500), never a crash.
+    # levels, and an answer echoing a child deeper than it writes (254) is a 400 TooDeep
+    # (`dump_answer`), never a crash.
     limit = limits.max_json_depth
     depth = 1 + max(json_depth(body.get("parent"), limit), json_depth(body.get("related"), limit))
     if depth > limits.max_json_depth:
