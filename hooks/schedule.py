@@ -110,12 +110,13 @@ STEP_BUDGET = 10_000
 (`fires_around`, which answers two, twice as many).
 
 A step is one pass of the cron library's search loop (each field it moves costs one), one
-round of this module's own loops over fires and days, or a tenth of the fixed work of starting
-a search (`_SEARCH_STEPS`); the work of a query is proportional to
-its steps, so a spec whose evaluation would need more is refused (`ScheduleError`, which the
-controller turns into InvalidSpec and keeps its children) instead of holding a worker: without
-the bound, 20 every-minute jobs with 50 rare exclusions took about 4 s per call. The costliest
-specs known (every date excluded) need about 6,000 per query; typical ones a few dozen."""
+round of this module's own loops over fires and days, a tenth of the fixed work of starting a
+search (`_SEARCH_STEPS`) or ten dates an exclusion search marks clear. The work of a query is
+proportional to its steps, so a spec whose evaluation would need more is refused
+(`ScheduleError`, which the controller turns into InvalidSpec and keeps its children) instead of
+holding a worker: without the bound, 20 every-minute jobs with 50 rare exclusions took about 4 s
+per call. The costliest specs known (every date excluded) need about 6,000 per query; typical
+ones a few dozen."""
 
 VALIDATION_STEPS = 2_000
 """Most search steps `validate` spends finding a schedule's or exclusion's first fire; one that
@@ -469,6 +470,7 @@ class _Exclusions:
         while clear != hit and span <= _MEMO_SPAN_DAYS:
             memo[clear] = False
             clear, span = clear + step, span + 1
+        self._steps.charge(span // 10)  # a date marked is about a tenth of a search pass
         if hit is not None:
             memo[hit] = True
         return memo[day]
