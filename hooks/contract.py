@@ -222,6 +222,37 @@ _JSON_NAMES = {
 }
 
 
+_JSON_TYPES = {str: "string", bool: "boolean", int: "integer", dict: "object", list: "array"}
+
+
+def _json_schema(schema: _Schema) -> KubeObject:
+    if type(schema) is dict:
+        optional = {
+            key: {"anyOf": [_json_schema(inner), {"type": "null"}]} for key, inner in schema.items()
+        }
+        return {"type": "object", "properties": optional}
+    if type(schema) is list:
+        return {"type": "array", "items": _json_schema(schema[0])}
+    return {"type": _JSON_TYPES[schema]}
+
+
+def observed_object_schema() -> KubeObject:
+    """The JSON Schema of what `readable_problem` accepts, for the OpenAPI document: the types
+    of the fields readers rely on, by kind (on top of `ObjectShape`)."""
+    by_kind = [
+        {
+            "if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
+            "then": _json_schema(schema),
+        }
+        for kind, schema in _BY_KIND.items()
+    ]
+    other = {
+        "if": {"properties": {"kind": {"enum": list(_BY_KIND)}}, "required": ["kind"]},
+        "else": _json_schema(_OTHER),
+    }
+    return {"allOf": [*by_kind, other]}
+
+
 def readable_problem(obj: KubeObject) -> str | None:
     """Return where an observed object (of a checked shape) breaks the types hooks read, or
     None: ``.spec.template.spec.containers[0]: must be an object``."""
