@@ -16,6 +16,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
+import jsonschema
 import pytest
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, example, given, settings
@@ -239,3 +240,23 @@ def test_the_unrolled_pod_check_never_passes_what_the_walk_refuses(
     _put(pod, path, value)
     if contract._pod_fits(pod):
         assert contract._schema_problem(pod, contract._BY_KIND["Pod"]) is None, (path, value)
+
+
+KIND_PATHS = [
+    (kind, path)
+    for kind, schema in contract._BY_KIND.items()
+    for path in _schema_paths(schema)
+    if path != ("metadata",)
+] + [("Widget", path) for path in _schema_paths(contract._OTHER) if path != ("metadata",)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(KIND_PATHS), JSON)
+def test_the_documented_schema_of_observed_objects_is_the_check(
+    kind_path: tuple[str, Path], value: Any
+) -> None:
+    kind, path = kind_path
+    obj: dict[str, Any] = {"apiVersion": "v1", "kind": kind, "metadata": {"name": "x"}}
+    _put(obj, path, value)
+    documented = jsonschema.Draft202012Validator(contract.observed_object_schema()).is_valid(obj)
+    assert documented == (contract.readable_problem(obj) is None), (kind, path, value)
