@@ -43,6 +43,7 @@ from bench.report import (
     targets_table,
 )
 from bench.resilience import RESILIENCE_FULL, RESILIENCE_QUICK, Resilience, measure_resilience
+from bench.schedules import measure_worst_schedules, worst_schedules_table
 from bench.targets import judge
 from bench.timing import FULL, QUICK
 from bench.workload import HTTP_CONTROLLER, ROOT, typical, typical_requests
@@ -175,6 +176,14 @@ def main(argv: list[str] | None = None) -> int:
             "In process: one typical sync (steady-state golden), bytes in -> bytes out; "
             f"median of {budget.rounds} rounds, us per call",
             controllers_table(controllers),
+        )
+        progress("in process: the costliest CronScaler specs known")
+        worst = measure_worst_schedules(budget)
+        done_progress()
+        results["worstSchedules"] = [cost.to_json() for cost in worst]
+        section(
+            "In process: the costliest CronScaler specs known (a whole call), us per call",
+            worst_schedules_table(worst),
         )
 
     if args.controller and controllers is not None:

@@ -156,6 +156,191 @@ def _shape_problem_in_detail(obj: Any) -> str | None:
     return None
 
 
+# Fields of observed objects that controllers and the policy read, typed as the API server
+# stores them: a dict is an object whose listed fields (each optional, null as absent) have
+# those types, a one-item list a list of such items (never null), a type that JSON type, and
+# `dict` any object. Every reader (hooks.builders.observe, hooks.policy through
+# hooks.builders.workloads.pod_specs_of, the controllers) may then take these shapes for
+# granted; anything else in an observed object is read by no one (or read defensively, such as
+# hostNetwork, only ever tested for truth) and is not checked, which keeps the check of a
+# thousand observed Pods cheap.
+_Schema = Any
+_CONTAINER: _Schema = {
+    "securityContext": {"capabilities": {"add": [str]}},
+    "ports": [dict],
+}
+_POD_SPEC: _Schema = {
+    "volumes": [dict],
+    "containers": [_CONTAINER],
+    "initContainers": [_CONTAINER],
+    "ephemeralContainers": [_CONTAINER],
+}
+_COMMON: _Schema = {
+    "metadata": {"ownerReferences": [dict]},
+    "status": {
+        "conditions": [{"type": str, "status": str}],
+        "loadBalancer": {"ingress": [dict]},
+    },
+}
+_TEMPLATED: _Schema = {**_COMMON, "spec": {"template": {"metadata": dict, "spec": _POD_SPEC}}}
+_BY_KIND: dict[str, _Schema] = {
+    # A thousand Pods are the common large request: only what Pods' readers need (whether a
+    # Pod is ready skips conditions that are not objects).
+    "Pod": {
+        "metadata": _COMMON["metadata"],
+        "status": {"conditions": list},
+        "spec": _POD_SPEC,
+    },
+    **dict.fromkeys(("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"), _TEMPLATED),
+    "CronJob": {
+        **_COMMON,
+        "spec": {"jobTemplate": {"spec": {"template": {"metadata": dict, "spec": _POD_SPEC}}}},
+    },
+    "Ingress": {
+        **_COMMON,
+        "spec": {
+            "rules": [{"host": str, "http": {"paths": [{"path": str}]}}],
+            "tls": [{"hosts": [str]}],
+        },
+    },
+    "HorizontalPodAutoscaler": {
+        **_COMMON,
+        "spec": {
+            "scaleTargetRef": {"apiVersion": str, "kind": str, "name": str},
+            "minReplicas": int,
+            "maxReplicas": int,
+        },
+    },
+}
+_OTHER: _Schema = {**_COMMON, "spec": dict}
+_JSON_NAMES = {
+    str: "a string",
+    bool: "a boolean",
+    int: "an integer",
+    dict: "an object",
+    list: "a list",
+}
+
+
+_JSON_TYPES = {str: "string", bool: "boolean", int: "integer", dict: "object", list: "array"}
+
+
+def _json_schema(schema: _Schema) -> KubeObject:
+    if type(schema) is dict:
+        optional = {
+            key: {"anyOf": [_json_schema(inner), {"type": "null"}]} for key, inner in schema.items()
+        }
+        return {"type": "object", "properties": optional}
+    if type(schema) is list:
+        return {"type": "array", "items": _json_schema(schema[0])}
+    return {"type": _JSON_TYPES[schema]}
+
+
+def observed_object_schema() -> KubeObject:
+    """The JSON Schema of what `readable_problem` accepts, for the OpenAPI document: the types
+    of the fields readers rely on, by kind (on top of `ObjectShape`)."""
+    by_kind = [
+        {
+            "if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
+            "then": _json_schema(schema),
+        }
+        for kind, schema in _BY_KIND.items()
+    ]
+    other = {
+        "if": {"properties": {"kind": {"enum": list(_BY_KIND)}}, "required": ["kind"]},
+        "else": _json_schema(_OTHER),
+    }
+    return {"allOf": [*by_kind, other]}
+
+
+def readable_problem(obj: KubeObject) -> str | None:
+    """Return where an observed object (of a checked shape) breaks the types hooks read, or
+    None: ``.spec.template.spec.containers[0]: must be an object``."""
+    kind = obj["kind"]
+    if kind == "Pod" and _pod_fits(obj):
+        return None
+    return _schema_problem(obj, _BY_KIND.get(kind, _OTHER))
+
+
+_DICT = {dict}
+_CONTAINER_FIELDS = ("containers", "initContainers", "ephemeralContainers")
+
+
+def _pod_fits(pod: KubeObject) -> bool:
+    """The Pod schema above, unrolled: a request holds up to thousands of Pods, and this runs in
+    about a third of the generic walk's time. True only if the walk would find nothing (a test
+    holds the two together); False sends the Pod to the walk, which names the problem."""
+    owners = pod["metadata"].get("ownerReferences")
+    if owners is not None and (type(owners) is not list or not set(map(type, owners)) <= _DICT):
+        return False
+    status = pod.get("status")
+    if status is not None and (
+        type(status) is not dict or type(status.get("conditions", [])) not in (list, type(None))
+    ):
+        return False
+    spec = pod.get("spec")
+    if spec is None:
+        return True
+    if type(spec) is not dict:
+        return False
+    volumes = spec.get("volumes")
+    if volumes is not None and (type(volumes) is not list or not set(map(type, volumes)) <= _DICT):
+        return False
+    for field in _CONTAINER_FIELDS:
+        containers = spec.get(field)
+        if containers is None:
+            continue
+        if type(containers) is not list:
+            return False
+        for container in containers:
+            if type(container) is not dict:
+                return False
+            context = container.get("securityContext")
+            if context is not None and (
+                type(context) is not dict or context.get("capabilities") is not None
+            ):
+                return False  # capabilities are rare: the walk checks them
+            ports = container.get("ports")
+            if ports is not None and (
+                type(ports) is not list or not set(map(type, ports)) <= _DICT
+            ):
+                return False
+    return True
+
+
+def _schema_problem(value: Any, schema: _Schema) -> str | None:
+    # Leaves (a JSON type) are tested inline, so a fitting object costs one call per object
+    # or list it holds rather than one per field.
+    if type(schema) is dict:
+        if type(value) is not dict:
+            return ": must be an object"
+        for key, inner in schema.items():
+            item = value.get(key)
+            if item is None or type(item) is inner:
+                continue
+            problem = _schema_problem(item, inner)
+            if problem is not None:
+                return f".{key}{problem}"
+        return None
+    if type(schema) is list:
+        if type(value) is not list:
+            return ": must be a list"
+        inner = schema[0]
+        if type(inner) is not type:
+            for index, item in enumerate(value):
+                problem = _schema_problem(item, inner)
+                if problem is not None:
+                    return f"[{index}]{problem}"
+            return None
+        for index, item in enumerate(value):
+            if type(item) is not inner:
+                return f"[{index}]: must be {_JSON_NAMES[inner]}"
+        return None
+    if schema is int and type(value) is float and value.is_integer():
+        return None  # JSON does not tell 3 from 3.0
+    return f": must be {_JSON_NAMES[schema]}"
+
+
 def _check_groups(groups: Any, where: str) -> None:
     if type(groups) is not dict:
         raise ValueError(f"{where}: must be an object")
@@ -164,6 +349,8 @@ def _check_groups(groups: Any, where: str) -> None:
             raise ValueError(f"{where}[{group!r}]: must be an object")
         for key, obj in objects.items():
             problem = _shape_problem(obj)
+            if problem is None:
+                problem = readable_problem(obj)
             if problem is not None:
                 raise ValueError(f"{where}[{group!r}][{key!r}]{problem}")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import re
 import threading
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,9 +39,28 @@ class Etags:
     1.6 MB request), and a collision, which nobody controls since every request carries
     resourceVersions, could only make Metacontroller reuse an answer computed, and vetted, for
     the same parent.
+
+    The salt is public (the version, the released code, the settings), so anyone can compute the
+    tag of any body, including one that does not parse. A 304 is therefore answered only for a
+    tag this process answered with a 200 before: a per-process memory of the last `remembered`
+    such tags (least recently used dropped first; about 160 bytes each). Each worker process
+    learns its own, so after a restart, or on another worker, a known request is answered in
+    full once (a 200, as without ETags) before its 304s resume.
     """
 
-    def __init__(self, settings: Settings, controllers: dict[str, BoundController]) -> None:
+    REMEMBERED = 16_384
+    """Default for `remembered`: every hook of thousands of parents, 2.6 MB when full."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        controllers: dict[str, BoundController],
+        *,
+        remembered: int = REMEMBERED,
+    ) -> None:
+        self._answered: OrderedDict[str, None] = OrderedDict()
+        self._remembered = remembered
+        self._lock = threading.Lock()
         salt = b"\0".join(
             [
                 hooks.__version__.encode(),
@@ -66,6 +85,22 @@ class Etags:
         digest = base.copy()
         digest.update(body)
         return f'"{digest.hexdigest()}"'
+
+    def answered(self, etag: str) -> None:
+        """Remember that this process answered ``etag``'s request with a 200."""
+        with self._lock:
+            self._answered[etag] = None
+            self._answered.move_to_end(etag)
+            if len(self._answered) > self._remembered:
+                self._answered.popitem(last=False)
+
+    def was_answered(self, etag: str) -> bool:
+        """Say whether this process answered ``etag``'s request with a 200 (and still knows)."""
+        with self._lock:
+            if etag not in self._answered:
+                return False
+            self._answered.move_to_end(etag)
+            return True
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:

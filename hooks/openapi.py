@@ -22,6 +22,7 @@ from hooks.contract import (
     ObjectShape,
     SyncRequest,
     SyncResponse,
+    observed_object_schema,
 )
 from hooks.runtime import BoundController
 from hooks.settings import Settings
@@ -76,7 +77,8 @@ def openapi_document(
     ]
     _, defs = models_json_schema(models, by_alias=True, ref_template=REF)
     schemas: Schema = dict(defs.get("$defs", {}))
-    objects = {"type": "object", "additionalProperties": _ref("ObjectShape")}
+    schemas["ObservedObject"] = {"allOf": [_ref("ObjectShape"), observed_object_schema()]}
+    objects = {"type": "object", "additionalProperties": _ref("ObservedObject")}
     groups = {
         "type": "object",
         "description": "Kind.apiVersion -> key (v1: name, v2: namespace/name) -> object.",

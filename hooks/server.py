@@ -87,6 +87,9 @@ def create_app(
     public = PUBLIC_ENDPOINTS | ({"metrics"} if not settings.auth.protect_metrics else set())
     app = Flask("kubehooks")
     app.config["MAX_CONTENT_LENGTH"] = settings.limits.max_body_bytes
+    # A path is served as written: no merging of "//" with a 308 HTML redirect to the merged
+    # path (werkzeug's default), so every malformed path is a JSON 404.
+    app.url_map.merge_slashes = False
     app.extensions["kubehooks"] = {
         "settings": settings,
         "controllers": controllers,
@@ -98,9 +101,9 @@ def create_app(
     def hook_route(controller: str, hook: str) -> Response:
         """Refuse the hook calls the hook path leaves to Flask: unknown controllers or hooks."""
         bound = controllers.get(controller)
-        if bound is None or hook not in HOOKS:
-            raise BadRequest(404, "NotFound", f"no hook {hook!r} for controller {controller!r}")
-        raise BadRequest(404, "NotFound", f"controller {controller!r} has no customize")
+        if bound is not None and hook == "customize" and bound.controller.customize is None:
+            raise BadRequest(404, "NotFound", f"controller {controller!r} has no customize")
+        raise BadRequest(404, "NotFound", f"no hook {hook!r} for controller {controller!r}")
 
     @app.get("/healthz")
     def healthz() -> Response:
@@ -131,6 +134,8 @@ def create_app(
     def start() -> Response | None:
         g.started = time.perf_counter()
         g.request_id = request_id(request.headers.get("X-Request-Id")) or secrets.token_hex(16)
+        if "//" in request.environ.get("PATH_INFO", ""):  # werkzeug strips leading slashes
+            raise BadRequest(404, "NotFound", "the path has an empty segment ('//')")
         if credentials.enabled and request.endpoint not in public:
             if not credentials.accepts(request.headers.get("Authorization")):
                 g.error = "Unauthorized"
@@ -236,6 +241,10 @@ def parse_json(raw: bytes, limits: Limits) -> dict[str, Any]:
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as err:
+        if str(err).startswith("depth limit exceeded"):  # orjson's own limit: 1024 levels
+            raise BadRequest(
+                400, "TooDeep", f"request JSON nests deeper than orjson reads: {err}"
+            ) from None
         raise BadRequest(400, "InvalidJSON", f"request body is not valid JSON: {err}") from None
     if not isinstance(body, dict):
         raise BadRequest(400, "InvalidRequest", "request body must be a JSON object")
@@ -244,7 +253,8 @@ def parse_json(raw: bytes, limits: Limits) -> dict[str, Any]:
     # children are built-in kinds the API server decoded into Go structs of bounded depth, and
     # `controller` is Metacontroller's own object; walking them cost more than the rest of a
     # typical hook call (70 ms for 1000 Pods). orjson refuses input nested deeper than 1024
-    # levels, and a deeper child echoed back fails serialisation (a 500), never a crash.
+    # levels, and an answer echoing a child deeper than it writes (254) is a 400 TooDeep
+    # (`dump_answer`), never a crash.
     limit = limits.max_json_depth
     depth = 1 + max(json_depth(body.get("parent"), limit), json_depth(body.get("related"), limit))
     if depth > limits.max_json_depth:
@@ -260,8 +270,11 @@ def json_depth(value: Any, limit: int) -> int:
     """Return the nesting depth of parsed JSON (a scalar is 1), stopping once past `limit`.
 
     Recursive, which is twice as fast as an explicit stack here, and bounded: it descends at
-    most `limit` levels before giving up (orjson already refuses input 1024 levels deep).
+    most `limit` levels before giving up, so any depth under orjson's own limit (it refuses
+    input 1024 levels deep) answers more than `limit` instead of exhausting Python's stack.
     """
+    if limit <= 0:
+        return 1  # past the limit: the callers add a level each, so the total exceeds it
     if type(value) is dict:
         items: Iterable[Any] = value.values()
     elif type(value) is list:
@@ -443,9 +456,8 @@ class HookPath:
         headers: dict[str, str] = {}
         try:
             status, body = self._answer(bound, call, environ, headers)
-            # Inside the try: an answer that cannot be serialised (an echoed child nested past
-            # orjson's 255 levels) is a 500 like any other failure.
-            payload = b"" if body is None else orjson.dumps(body)
+            # Inside the try: an answer that cannot be serialised is an error like any other.
+            payload = b"" if body is None else dump_answer(body)
         except Exception as err:  # every failure gets a JSON answer; bugs are logged too
             status, body = self._failure(err, call)
             headers = {}
@@ -490,7 +502,12 @@ class HookPath:
         raw = read_body(environ, self._limits.max_body_bytes)
         etags = self._etags
         etag = etags.of(call.controller, call.hook, raw) if etags is not None else None
-        if etag is not None and etag_matches(environ.get("HTTP_IF_NONE_MATCH"), etag):
+        if (
+            etag is not None
+            and etag_matches(environ.get("HTTP_IF_NONE_MATCH"), etag)
+            and etags is not None
+            and etags.was_answered(etag)
+        ):
             headers["ETag"] = etag
             return 304, None
         if not self._in_flight.enter():
@@ -507,8 +524,9 @@ class HookPath:
             answer, cacheable = self._compute(bound, call, raw, held)
         finally:
             self._in_flight.leave()
-        if etag is not None and cacheable:
+        if etag is not None and etags is not None and cacheable:
             headers["ETag"] = etag
+            etags.answered(etag)
         return 200, answer
 
     def _compute(
@@ -589,6 +607,22 @@ def _error_body(err: BadRequest) -> dict[str, Any]:
     if err.details is not None:
         body["details"] = err.details
     return body
+
+
+def dump_answer(body: Any) -> bytes:
+    """Serialise an answer; one that echoes an object of the request nested past orjson's limit
+    of 254 levels (children are not depth-checked on the way in: walking a thousand Pods would
+    cost more than the hook) is the request's fault, a 400 TooDeep, not a 500."""
+    try:
+        return orjson.dumps(body)
+    except orjson.JSONEncodeError as err:
+        if "Recursion limit" not in str(err):
+            raise
+        raise BadRequest(
+            400,
+            "TooDeep",
+            "an observed object nests deeper than an answer can hold (254 levels)",
+        ) from None
 
 
 def _http_error(err: HTTPException, call: _Call, limits: Limits) -> tuple[int, dict[str, Any]]:

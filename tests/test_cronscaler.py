@@ -416,3 +416,14 @@ def test_schedule_errors_do_not_escape_as_server_errors() -> None:
     assert ready(result)["reason"] == "InvalidSchedule"
     with pytest.raises(ScheduleError):
         validate([], "UTC", ["99 * * * *"])
+
+
+def test_a_spec_too_costly_to_evaluate_is_refused_and_keeps_its_hpa() -> None:
+    # 20 jobs firing only on the dates excluded: each query would walk 183 runs per job.
+    jobs = [{"name": f"j{m}", "schedule": f"{m} 0 */2 * *", "size": 2} for m in range(20)]
+    spec = {"scaleTarget": NGINX, "jobs": jobs, "excludeDates": ["0 0 */2 * *"]}
+    kept = applied(answer(DAY, utc(2026, 5, 5, 20, 0, 5)), DAY, 2)
+    result = answer(spec, utc(2026, 5, 6), observed=[kept])
+    assert ready(result)["reason"] == "InvalidSchedule"
+    assert "search steps" in ready(result)["message"]
+    assert [child["metadata"]["name"] for child in result["children"]] == ["scaler"]

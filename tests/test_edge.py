@@ -18,8 +18,9 @@ from flask import Flask
 import hooks.registry as registry
 import hooks.server
 from hooks.contract import SyncResponse
-from hooks.edge import InFlight, etag_matches
+from hooks.edge import Etags, InFlight, etag_matches
 from hooks.logs import HOOK_LOGGER
+from hooks.registry import bind_enabled
 from hooks.serve import _post_worker_init, gunicorn_options
 from hooks.server import create_app
 from hooks.settings import ControllerConfig, Limits, Settings, TlsConfig
@@ -62,6 +63,54 @@ def test_a_304_skips_parsing_and_the_controller(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(hooks.server, "parse_json", must_not_parse)
     response = client.post("/foo/sync", json=_request(), headers={"If-None-Match": etag})
     assert response.status_code == 304
+
+
+@pytest.mark.parametrize(
+    "raw", [b"{not json", b"[1, 2]", b'{"children": {}}', b'{"parent": {"spec": 5}}']
+)
+def test_a_tag_computed_by_a_client_for_a_body_never_answered_gets_no_304(raw: bytes) -> None:
+    # The salt is public: anyone can compute the tag of any body, one that does not parse too.
+    settings = Settings()
+    forged = Etags(settings, bind_enabled(settings)).of("foo", "sync", raw)
+    assert forged is not None
+    response = (
+        _app(settings)
+        .test_client()
+        .post(
+            "/foo/sync",
+            data=raw,
+            content_type="application/json",
+            headers={"If-None-Match": forged},
+        )
+    )
+    assert response.status_code == 400
+    assert response.get_json()["error"] in ("InvalidJSON", "InvalidRequest")
+
+
+def test_a_request_never_answered_in_this_process_is_answered_in_full_first() -> None:
+    settings = Settings()
+    raw = json.dumps(_request()).encode()
+    tag = Etags(settings, bind_enabled(settings)).of("foo", "sync", raw)
+    client = _app(settings).test_client()
+    first = client.post(
+        "/foo/sync", data=raw, content_type="application/json", headers={"If-None-Match": tag}
+    )
+    assert (first.status_code, first.headers["ETag"]) == (200, tag)
+    again = client.post(
+        "/foo/sync", data=raw, content_type="application/json", headers={"If-None-Match": tag}
+    )
+    assert again.status_code == 304
+
+
+def test_the_memory_of_answered_tags_is_bounded_and_drops_the_least_recently_used() -> None:
+    settings = Settings()
+    etags = Etags(settings, bind_enabled(settings), remembered=2)
+    for tag in ('"a"', '"b"', '"c"'):
+        etags.answered(tag)
+    assert [etags.was_answered(tag) for tag in ('"a"', '"b"', '"c"')] == [False, True, True]
+    etags.was_answered('"b"')  # used: "c" is now the oldest
+    etags.answered('"d"')
+    assert [etags.was_answered(tag) for tag in ('"b"', '"c"', '"d"')] == [True, False, True]
 
 
 def test_a_changed_request_gets_a_fresh_answer_and_etag() -> None:

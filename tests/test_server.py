@@ -6,13 +6,17 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
 from flask.testing import FlaskClient
+from werkzeug.test import EnvironBuilder
 
-from hooks.server import create_app
+from hooks.errors import BadRequest
+from hooks.server import create_app, dump_answer
 from hooks.settings import Limits, Settings
 from tests.goldens import FIXTURES
 
+LAST_APPLIED = "metacontroller.k8s.io/last-applied-configuration"
 NOW = datetime(2026, 1, 15, 10, tzinfo=UTC)
 
 
@@ -136,6 +140,26 @@ def test_nesting_over_the_limit_is_400() -> None:
     _error(_client().post("/foo/sync", json=request), 400, "TooDeep")
 
 
+def _nested_in_parent(levels: int) -> bytes:
+    """A request whose parent holds a list nested `levels` deep (too deep to build in Python)."""
+    request = _request()
+    request["parent"]["deep"] = "__DEEP__"
+    return orjson.dumps(request).replace(b'"__DEEP__"', b"[" * levels + b"]" * levels)
+
+
+@pytest.mark.parametrize("levels", [980, 1020])
+def test_nesting_of_any_depth_is_400_too_deep(levels: int) -> None:
+    # Nearly Python's recursion limit; the depth check must stop descending at its limit.
+    raw = _nested_in_parent(levels)
+    _error(_client().post("/foo/sync", data=raw, content_type="application/json"), 400, "TooDeep")
+
+
+def test_nesting_past_the_json_parser_limit_is_400() -> None:
+    raw = _nested_in_parent(5000)  # orjson refuses more than 1024 levels
+    response = _client().post("/foo/sync", data=raw, content_type="application/json")
+    _error(response, 400, "TooDeep")
+
+
 def test_too_many_observed_children_is_400() -> None:
     client = _client(Settings(limits=Limits(max_children=2)))
     request = _request("podcluster", "steady-state")
@@ -222,3 +246,81 @@ def test_an_answer_that_cannot_be_serialised_is_a_json_500(
     body = _error(response, 500, "InternalError")
     assert body["requestId"] == "r-1"
     assert "ETag" not in response.headers
+
+
+def _raw_call(method: str, path: str) -> tuple[str, dict[str, str], bytes]:
+    """Call the app with PATH_INFO exactly `path` (a test client would read "//x" as a host)."""
+    app = create_app(Settings())
+    environ = EnvironBuilder(
+        path="/", method=method, data=b"{}", content_type="application/json"
+    ).get_environ()
+    environ["PATH_INFO"] = path
+    seen: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc: Any = None) -> None:
+        seen.update(status=status, headers=dict(headers))
+
+    body = b"".join(app(environ, start_response))
+    return seen["status"], seen["headers"], body
+
+
+MALFORMED = [
+    "//foo/sync",
+    "/foo//sync",
+    "//foo//sync",
+    "/foo/sync/",
+    "/foo/sync//",
+    "//",
+    "",
+    "/foo",
+    "/foo/sync/x",
+    "//healthz",
+    "/healthz/",
+    "//metrics",
+    "/./foo/sync",
+    "/nope/sync",
+    "/foo/nope",
+]
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+@pytest.mark.parametrize("path", MALFORMED)
+def test_every_malformed_path_is_a_json_404_without_redirect(method: str, path: str) -> None:
+    status, headers, body = _raw_call(method, path)
+    if method == "GET" and path in ("/nope/sync", "/foo/nope"):
+        assert status.startswith("405")  # a hook's shape, the wrong method
+    else:
+        assert status.startswith("404"), (status, body)
+    assert headers["Content-Type"] == "application/json"
+    assert "Location" not in headers
+    assert orjson.loads(body)["error"] in ("NotFound", "MethodNotAllowed")
+    assert b"customize" not in body
+
+
+def test_only_a_customize_call_hears_that_a_controller_has_no_customize() -> None:
+    status, _, body = _raw_call("POST", "/podcluster/customize")
+    assert status.startswith("404")
+    assert orjson.loads(body)["message"] == "controller 'podcluster' has no customize"
+
+
+def test_an_answer_echoing_an_object_too_deep_to_serialise_is_400_too_deep() -> None:
+    # A refused spec keeps the children: whatever is echoed (the observed object or its
+    # last-applied annotation), it nests past what orjson writes (254 levels).
+    request = _request("application", "invalid-limits-keeps-children")
+    (child,) = request["children"]["Deployment.apps/v1"].values()
+    annotations = child["metadata"]["annotations"]
+    applied = json.loads(annotations[LAST_APPLIED])
+    deep = "[" * 300 + "]" * 300
+    applied["spec"]["deep"] = "__DEEP__"
+    annotations[LAST_APPLIED] = json.dumps(applied).replace('"__DEEP__"', deep)
+    child["spec"]["deep"] = "__DEEP__"
+    raw = orjson.dumps(request).replace(b'"__DEEP__"', deep.encode())
+    response = _client().post("/application/sync", data=raw, content_type="application/json")
+    _error(response, 400, "TooDeep")
+
+
+def test_only_a_nesting_error_of_the_answer_is_the_clients_fault() -> None:
+    with pytest.raises(BadRequest):
+        dump_answer({"children": [json.loads("[" * 300 + "]" * 300)]})
+    with pytest.raises(TypeError):
+        dump_answer({1j: "not JSON"})

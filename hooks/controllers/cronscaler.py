@@ -94,13 +94,8 @@ def sync(request: Request) -> SyncResponse:
     status = cronscaler_status(request, plan, ours, desired, conflict)
     resync = None
     if plan is not None:
-        resync = schedule.resync_after_seconds(
-            jobs,
-            now=request.now,
-            time_zone=spec.time_zone,
-            exclude=spec.exclude_dates or (),
-            margin=RESYNC_MARGIN_SECONDS,
-            cap=RESYNC_CAP_SECONDS,
+        resync = schedule.resync_after(
+            plan.upcoming, now=request.now, margin=RESYNC_MARGIN_SECONDS, cap=RESYNC_CAP_SECONDS
         )
     return SyncResponse(status=status, children=children, resyncAfterSeconds=resync)
 
@@ -142,11 +137,18 @@ def schedule_jobs(spec: CronScalerSpec) -> list[schedule.Job]:
 
 
 def cronscaler_plan(request: Request, jobs: list[schedule.Job]) -> Plan:
-    """Find the latest fire at or before now (it decides the size) and the next one."""
+    """Find the latest fire at or before now (it decides the size) and the next one.
+
+    A spec whose evaluation would exceed `hooks.schedule.STEP_BUDGET` is refused as invalid,
+    which keeps the children as they are."""
     spec = request.spec
     exclude = spec.exclude_dates or ()
-    last = schedule.last_fire(jobs, now=request.now, time_zone=spec.time_zone, exclude=exclude)
-    upcoming = schedule.next_fire(jobs, now=request.now, time_zone=spec.time_zone, exclude=exclude)
+    try:
+        last, upcoming = schedule.fires_around(
+            jobs, now=request.now, time_zone=spec.time_zone, exclude=exclude
+        )
+    except schedule.ScheduleError as err:
+        raise InvalidSpec(f"spec.{err.job}: {err.message}", REASON_INVALID_SCHEDULE) from None
     size = last.job.size if last is not None else spec.default_size
     return Plan(last=last, upcoming=upcoming, size=size)
 
