@@ -95,7 +95,9 @@ def openapi_document(
     too_many = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}
     etag_header = {"ETag": {"description": "Hash of the request.", "schema": {"type": "string"}}}
     common = {
-        "400": _error("Not JSON, not an object, too deep, too many children, or off-contract."),
+        "400": _error(
+            "Not JSON, not an object, too deep, too many children, off-contract, or a parent of another kind (WrongKind)."
+        ),
         "413": _error("The body is over the configured limit."),
         "415": _error("The content type is not application/json."),
         "429": _error("This worker is at its in-flight limit; retry after Retry-After.", too_many),
@@ -123,10 +125,15 @@ def openapi_document(
     for name, bound in controllers.items():
         spec_model = bound.controller.kind.spec.__name__
         request_name = f"{spec_model.removesuffix('Spec')}SyncRequest"
+        kind = bound.controller.kind
+        identity = {"kind": {"const": kind.kind}, "apiVersion": {"const": kind.api_version}}
         parent = {
             "allOf": [
                 _ref("ObjectShape"),
-                {"type": "object", "properties": {"spec": {"anyOf": [_ref(spec_model), {}]}}},
+                {
+                    "type": "object",
+                    "properties": {"spec": {"anyOf": [_ref(spec_model), {}]}, **identity},
+                },
             ]
         }
         sync_request = {**schemas["SyncRequest"], "title": request_name}
@@ -137,7 +144,17 @@ def openapi_document(
             ("finalize", request_name, "SyncResponse"),
         ]
         if bound.controller.customize is not None:
-            hooks_of.append(("customize", "CustomizeRequest", "CustomizeResponse"))
+            customize_name = f"{spec_model.removesuffix('Spec')}CustomizeRequest"
+            customize_request = {**schemas["CustomizeRequest"], "title": customize_name}
+            customize_parent = {
+                "allOf": [_ref("ObjectShape"), {"type": "object", "properties": identity}]
+            }
+            customize_request["properties"] = {
+                **customize_request["properties"],
+                "parent": customize_parent,
+            }
+            schemas[customize_name] = customize_request
+            hooks_of.append(("customize", customize_name, "CustomizeResponse"))
         for hook, request_schema, response_schema in hooks_of:
             paths[f"/{name}/{hook}"] = {
                 "post": {

@@ -535,6 +535,7 @@ class HookPath:
         """Return the answer, and whether it may be cached (it does not depend on the clock)."""
         if call.hook == "customize":
             customize_request = parse(CustomizeRequest, held.keep(parse_json(raw, self._limits)))
+            check_parent_kind(bound, customize_request.parent)
             call.parent = customize_request.parent
             return run_customize(bound, customize_request).to_wire(), True
         sync_request, response = answer_sync(
@@ -566,10 +567,23 @@ def answer_sync(
     `held` keeps the parsed body, to be freed once the answer has been sent.
     """
     sync_request = parse(SyncRequest, held.keep(parse_json(raw, limits)))
+    check_parent_kind(bound, sync_request.parent)
     check_children_count(sync_request, limits)
     if finalizing:
         sync_request.finalizing = True
     return sync_request, run_sync(bound, sync_request, now=now, on_invalid_spec=on_invalid_spec)
+
+
+def check_parent_kind(bound: BoundController, parent: KubeObject) -> None:
+    """Refuse a parent of another kind: a request sent to the wrong route is not a bad spec."""
+    kind = bound.controller.kind
+    if parent.get("kind") != kind.kind or parent.get("apiVersion") != kind.api_version:
+        raise BadRequest(
+            400,
+            "WrongKind",
+            f"controller {bound.name!r} serves {kind.kind} ({kind.api_version}), not "
+            f"{parent.get('kind')!r} ({parent.get('apiVersion')!r})",
+        )
 
 
 def read_body(environ: dict[str, Any], limit: int) -> bytes:

@@ -324,3 +324,11 @@ def test_only_a_nesting_error_of_the_answer_is_the_clients_fault() -> None:
         dump_answer({"children": [json.loads("[" * 300 + "]" * 300)]})
     with pytest.raises(TypeError):
         dump_answer({1j: "not JSON"})
+
+
+def test_a_parent_sent_to_another_kinds_route_is_400_wrong_kind() -> None:
+    client = create_app(Settings()).test_client()
+    for path in ("/foo/sync", "/foo/customize"):
+        response = client.post(path, json=_request("podcluster", "fresh-parent"))
+        error = _error(response, 400, "WrongKind")
+        assert "serves Foo" in error["message"] and "PodCluster" in error["message"]
