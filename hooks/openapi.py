@@ -96,7 +96,8 @@ def openapi_document(
     etag_header = {"ETag": {"description": "Hash of the request.", "schema": {"type": "string"}}}
     common = {
         "400": _error(
-            "Not JSON, not an object, too deep, too many children, off-contract, or a parent of another kind (WrongKind)."
+            "Not JSON, not an object, too deep, too many children, off-contract, or a parent "
+            "of another kind (WrongKind)."
         ),
         "413": _error("The body is over the configured limit."),
         "415": _error("The content type is not application/json."),
