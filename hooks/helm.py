@@ -183,8 +183,11 @@ def _default_image() -> tuple[str, str]:
 
 
 def _full_settings() -> Settings:
-    """Every option on: https, a bearer token. The chart removes what values turn off."""
-    return Settings()
+    """Every option on: https, a bearer token. The chart removes what values turn off.
+
+    Only the built-in controllers: the chart installs kubehooks' own image, which holds no
+    plugin, whatever this machine has installed."""
+    return Settings(enabled=tuple(CONTROLLERS))
 
 
 def _chart_metadata(marks: _Marks, metadata: Manifest) -> Manifest:
@@ -794,7 +797,7 @@ def render_chart() -> dict[str, str]:
         files[f"templates/metacontroller/{name}.yaml"] = _composite_controller_template(
             name, _Marks()
         )
-    for path, text in render_files(Settings()).items():
+    for path, text in render_files(_full_settings()).items():
         if path.startswith("crds/") and not path.endswith("kustomization.yaml"):
             files[path] = text
     return files

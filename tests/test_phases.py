@@ -176,7 +176,8 @@ def _answer(
         settings_.policy,
         settings_.limits,
     )
-    return run_sync(bound, SyncRequest.model_validate(copy.deepcopy(body)), now=now).to_wire()
+    answer = run_sync(bound, SyncRequest.model_validate(copy.deepcopy(body)), now=now).to_wire()
+    return json.loads(json.dumps(answer))  # as it crosses the wire: plain objects only
 
 
 @pytest.mark.parametrize("name", sorted(MACHINES))

@@ -108,8 +108,8 @@ def observe(
     deleting: bool = False,
 ) -> Obj:
     """Return a desired child as the API server hands it back once Metacontroller applied it."""
-    applied = copy.deepcopy(desired)
-    obj = copy.deepcopy(desired)
+    applied = json.loads(json.dumps(desired))  # as it crossed the wire: plain objects only
+    obj = json.loads(json.dumps(desired))
     meta = obj["metadata"]
     pmeta = parent_obj["metadata"]
     meta.setdefault("namespace", pmeta["namespace"])

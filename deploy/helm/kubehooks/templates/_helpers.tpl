@@ -82,6 +82,8 @@ enabled: {{ include "kubehooks.enabled" . }}
 logLevel: {{ .Values.logLevel }}
 controllers:
   {{- toYaml .Values.controllers | nindent 2 }}
+plugins:
+  {{- toYaml .Values.plugins | nindent 2 }}
 policy:
   {{- toYaml .Values.policy | nindent 2 }}
 limits:
