@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 
 echo "== installing kubehooks and its test dependencies"
-"$PYTHON" -m pip install --quiet --disable-pip-version-check -e '.[test]'
+"$PYTHON" -m pip install --quiet --disable-pip-version-check -e '.[test,portal]'
 
 # Debian packages some tests use, installed when missing and run as root:
 # wrk (the benchmark's load generator), redis-server and busybox (the RedisMigration scripts run
