@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -54,7 +55,8 @@ def create_history_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            with suppress(OSError):  # then connecting fails, as HistoryUnavailable
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -194,16 +196,29 @@ class HistoryStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.migrated = False
 
     @classmethod
     def open(cls, url: str) -> HistoryStore:
         """Create the engine and migrate; HistoryUnavailable when the database is down."""
-        engine = create_history_engine(url)
+        store = cls.lazy(url)
+        store.ensure_migrated()
+        return store
+
+    @classmethod
+    def lazy(cls, url: str) -> HistoryStore:
+        """Create the engine only: the first call that reaches the database migrates it."""
+        return cls(create_history_engine(url))
+
+    def ensure_migrated(self) -> None:
+        """Migrate once per process; HistoryUnavailable while the database is down."""
+        if self.migrated:
+            return
         try:
-            migrate(engine)
+            migrate(self.engine)
         except SQLAlchemyError as err:
             raise HistoryUnavailable(str(err)) from err
-        return cls(engine)
+        self.migrated = True
 
     def ping(self) -> bool:
         """Return whether the database answers."""
@@ -216,6 +231,7 @@ class HistoryStore:
 
     def write(self, batch: Iterable[Recorded], watermarks: dict[str, str] | None = None) -> None:
         """Upsert records and transitions, and move the watermarks, in one transaction."""
+        self.ensure_migrated()
         try:
             with self.engine.begin() as connection:
                 for recorded in batch:
@@ -336,6 +352,7 @@ class HistoryStore:
     ) -> int:
         """Delete records older than max_age and beyond the newest max_rows; return how many."""
         removed = 0
+        self.ensure_migrated()
         try:
             with self.engine.begin() as connection:
                 doomed: list[str] = []
@@ -363,10 +380,12 @@ class HistoryStore:
         return removed
 
     def _connect(self) -> _Guarded:
+        self.ensure_migrated()
         return _Guarded(self.engine)
 
     def _fetch(self, statement: Any) -> list[Any]:
         """Return the ORM rows of a select, detached, so they can be read after the session."""
+        self.ensure_migrated()
         try:
             with Session(self.engine) as session:
                 rows = list(session.scalars(statement).all())
