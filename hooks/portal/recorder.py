@@ -165,9 +165,12 @@ class Recorder:
         """Watch one kind until stopped: resume, relist on 410, back off on API server errors."""
         attempt = 0
         version: str | None = None
+        expired = False
         while not self.stopping.is_set():
             try:
-                if version is None:
+                if expired:
+                    version, expired = self.relist(kind), False
+                elif version is None:
                     version = self.start_version(kind)
                 self.cluster_ok = True
                 for event in self.cluster.watch(kind, version, timeout_seconds=WATCH_SECONDS):
@@ -177,7 +180,7 @@ class Recorder:
                         return
             except WatchExpired:
                 log.info("%s: resourceVersion %s expired; relisting", kind.plural, version)
-                version = None
+                expired = True
             except ClusterError as err:
                 self.cluster_ok = False
                 wait = backoff_seconds(attempt)
