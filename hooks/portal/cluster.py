@@ -156,7 +156,7 @@ class KubernetesCluster:
                 method,
                 url,
                 header_params=sent,
-                body=json.dumps(body) if body is not None else None,
+                body=body,
                 _request_timeout=timeout or self.request_timeout,
             )
             response.read()

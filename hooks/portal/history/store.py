@@ -301,14 +301,18 @@ class HistoryStore:
         return items, token
 
     def get(self, plural: str, uid: str) -> dict[str, Any] | None:
-        """Return one record with its timeline, oldest first; None when unknown."""
+        """Return one record with its timeline in the order recorded; None when unknown.
+
+        Recording order, not `time`: a transition's time is the object's own (its condition's
+        lastTransitionTime), which a clock skew or a hand-written status may put out of order.
+        """
         obj_statement = select(HistoryObject).where(
             HistoryObject.plural == plural, HistoryObject.uid == uid
         )
         timeline_statement = (
             select(HistoryTransition)
             .where(HistoryTransition.uid == uid)
-            .order_by(HistoryTransition.time, HistoryTransition.id)
+            .order_by(HistoryTransition.id)
         )
         rows = self._fetch(obj_statement)
         if not rows:
