@@ -29,11 +29,6 @@ def cluster() -> FakeCluster:
     return FakeCluster()
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> HistoryStore:
-    return HistoryStore.open(f"sqlite:///{tmp_path / 'history.sqlite3'}")
-
-
 def settings(tmp_path: Path, **extra: Any) -> PortalSettings:
     tokens = tmp_path / "token.csv"
     tokens.write_text(

@@ -37,11 +37,6 @@ def _drain(recorder: Recorder, cluster: FakeCluster) -> None:
     recorder.flush()
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> HistoryStore:
-    return HistoryStore.open(f"sqlite:///{tmp_path / 'history.sqlite3'}")
-
-
 def test_a_restart_resumes_from_the_watermark_without_duplicates(store: HistoryStore) -> None:
     cluster = FakeCluster()
     cluster.put(AIJOB, aijob("a", phase="Pending", ready="False", reason="Pending"), "ADDED")

@@ -22,20 +22,17 @@ from tests.portal.objects import aijob
 NOW = datetime(2026, 1, 1, 2, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> HistoryStore:
-    return HistoryStore.open(f"sqlite:///{tmp_path / 'data' / 'history.sqlite3'}")
-
-
 def _count(store: HistoryStore, table: str) -> int:
     with store.engine.connect() as connection:
         return int(connection.scalar(text(f"SELECT count(*) FROM {table}")) or 0)
 
 
-def test_sqlite_file_is_created_in_wal_mode(tmp_path: Path, store: HistoryStore) -> None:
+def test_sqlite_file_is_created_in_wal_mode(tmp_path: Path) -> None:
+    store = HistoryStore.open(f"sqlite:///{tmp_path / 'data' / 'history.sqlite3'}")
     assert (tmp_path / "data" / "history.sqlite3").exists()
     with store.engine.connect() as connection:
         assert connection.scalar(text("PRAGMA journal_mode")) == "wal"
+    store.engine.dispose()
 
 
 def test_migrations_run_again_without_harm(tmp_path: Path) -> None:
