@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from hooks.crd import crd
+from hooks.portal.manifests import portal_objects
 from hooks.registry import CONTROLLERS, enabled_names
 from hooks.settings import ControllerConfig, Settings, SettingsError
 
@@ -165,6 +166,10 @@ def composite_controller(
         "metadata": {"name": f"kubehooks-{name}", "labels": {"app.kubernetes.io/part-of": APP}},
         "spec": spec,
     }
+
+
+PORTAL_FILE = "deploy/portal.yaml"
+"""Opt-in (`kubectl apply -f deploy/portal.yaml`): its image needs the `kubehooks[portal]` extra."""
 
 
 def _labels() -> dict[str, str]:
@@ -352,6 +357,8 @@ def all_manifests(settings: Settings) -> dict[str, list[Manifest]]:
     files["deploy/kustomization.yaml"] = [
         _kustomization(["../crds", "../metacontroller", "server.yaml"])
     ]
+    kinds_served = [CONTROLLERS[name].kind for name in names]
+    files[PORTAL_FILE] = portal_objects(kinds_served, settings.image)
     return files
 
 
@@ -373,7 +380,7 @@ def render_stream(settings: Settings) -> str:
     objects = [
         obj
         for path, file_objects in all_manifests(settings).items()
-        if not path.endswith("kustomization.yaml")
+        if not path.endswith("kustomization.yaml") and path != PORTAL_FILE
         for obj in file_objects
     ]
     return dump_yaml(objects)
