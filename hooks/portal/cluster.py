@@ -166,6 +166,8 @@ class KubernetesCluster:
             raise ClusterError(0, f"API server unreachable: {err}") from err
         if response.status >= 300:
             raise _cluster_error(response.status, response.data)
+        if not str(response.getheader("Content-Type") or "").startswith("application/json"):
+            return {"text": bytes(response.data or b"").decode(errors="replace")}
         return json.loads(response.data or b"{}")  # type: ignore[no-any-return]
 
     def list(
@@ -265,7 +267,7 @@ class KubernetesCluster:
         try:
             self._call("GET", "/readyz", timeout=3)
             return True
-        except (ClusterError, ValueError):
+        except ClusterError:
             return False
 
 
