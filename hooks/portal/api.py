@@ -27,7 +27,7 @@ from hooks.portal.state import KubeObject, parse_time, plain_state
 
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 """A DNS-1123 subdomain, what Kubernetes accepts as an object name."""
-MAX_LIMIT = 500
+MAX_LIMIT = 1000
 HISTORY_RETRY_AFTER = "5"
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/api/openapi.json"})
 

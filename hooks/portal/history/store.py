@@ -234,15 +234,12 @@ class HistoryStore:
         self.ensure_migrated()
         try:
             with self.engine.begin() as connection:
-                for recorded in batch:
-                    _upsert_object(connection, recorded.object)
-                    for transition in recorded.transitions:
-                        _insert_ignore(connection, HistoryTransition, asdict(transition))
+                _write_batch(connection, list(batch))
                 for plural, version in (watermarks or {}).items():
                     _upsert(
                         connection,
                         Watermark,
-                        {"plural": plural, "resource_version": version},
+                        [{"plural": plural, "resource_version": version}],
                         ("plural",),
                         ("resource_version",),
                     )
@@ -427,27 +424,45 @@ def _object_row(row: Any) -> ObjectRow:
     return ObjectRow(**values)
 
 
-def _upsert_object(connection: Connection, row: ObjectRow) -> None:
-    values = asdict(row)
-    values["label_text"] = label_text(row.labels)
-    updates = tuple(name for name in values if name not in ("uid", "created", "deleted"))
-    _upsert(connection, HistoryObject, values, ("uid",), updates)
-    if row.deleted is not None:
+def _write_batch(connection: Connection, batch: list[Recorded]) -> None:
+    """Write a batch with one executemany per table: the last state of each object wins."""
+    latest: dict[str, dict[str, Any]] = {}
+    deleted: dict[str, datetime] = {}
+    transitions: dict[tuple[str, str], dict[str, Any]] = {}
+    for recorded in batch:
+        row = recorded.object
+        values = asdict(row)
+        values["label_text"] = label_text(row.labels)
+        latest[row.uid] = values
+        if row.deleted is not None:
+            deleted.setdefault(row.uid, row.deleted)
+        for transition in recorded.transitions:
+            transitions.setdefault((transition.uid, transition.key), asdict(transition))
+    if latest:
+        columns = next(iter(latest.values()))
+        updates = tuple(name for name in columns if name not in ("uid", "created", "deleted"))
+        _upsert(connection, HistoryObject, list(latest.values()), ("uid",), updates)
+    for uid, when in deleted.items():
         connection.execute(
             update(HistoryObject)
-            .where(HistoryObject.uid == row.uid, HistoryObject.deleted.is_(None))
-            .values(deleted=row.deleted)
+            .where(HistoryObject.uid == uid, HistoryObject.deleted.is_(None))
+            .values(deleted=when)
         )
+    if transitions:
+        _insert_ignore(connection, HistoryTransition, list(transitions.values()))
 
 
 def _upsert(
     connection: Connection,
     model: Any,
-    values: dict[str, Any],
+    rows: list[dict[str, Any]],
     keys: tuple[str, ...],
     updates: tuple[str, ...],
 ) -> None:
-    """INSERT, or UPDATE the named columns when the keys exist: per dialect, one statement."""
+    """INSERT, or UPDATE the named columns when the keys exist: per dialect, one executemany.
+
+    The rows must have distinct keys (PostgreSQL refuses to update one row twice in a statement).
+    """
     dialect = connection.dialect.name
     table = model.__table__
     if dialect in ("sqlite", "postgresql"):
@@ -456,23 +471,23 @@ def _upsert(
             from sqlalchemy.dialects import sqlite as module
         else:
             from sqlalchemy.dialects import postgresql as module
-        statement = module.insert(table).values(values)
+        statement = module.insert(table)
         statement = statement.on_conflict_do_update(
             index_elements=list(keys), set_={name: statement.excluded[name] for name in updates}
         )
     elif dialect in ("mysql", "mariadb"):
         from sqlalchemy.dialects import mysql
 
-        statement = mysql.insert(table).values(values)
+        statement = mysql.insert(table)
         statement = statement.on_duplicate_key_update(
             {name: statement.inserted[name] for name in updates}
         )
     else:
         raise HistoryUnavailable(f"unsupported database dialect {dialect!r}")
-    connection.execute(statement)
+    connection.execute(statement, rows)
 
 
-def _insert_ignore(connection: Connection, model: Any, values: dict[str, Any]) -> None:
+def _insert_ignore(connection: Connection, model: Any, rows: list[dict[str, Any]]) -> None:
     """INSERT unless the unique key exists (a replayed transition)."""
     dialect = connection.dialect.name
     table = model.__table__
@@ -480,13 +495,13 @@ def _insert_ignore(connection: Connection, model: Any, values: dict[str, Any]) -
     if dialect == "sqlite":
         from sqlalchemy.dialects import sqlite
 
-        statement = sqlite.insert(table).values(values).on_conflict_do_nothing()
+        statement = sqlite.insert(table).on_conflict_do_nothing()
     elif dialect == "postgresql":
         from sqlalchemy.dialects import postgresql
 
-        statement = postgresql.insert(table).values(values).on_conflict_do_nothing()
+        statement = postgresql.insert(table).on_conflict_do_nothing()
     elif dialect in ("mysql", "mariadb"):
-        statement = table.insert().values(values).prefix_with("IGNORE")
+        statement = table.insert().prefix_with("IGNORE")
     else:
         raise HistoryUnavailable(f"unsupported database dialect {dialect!r}")
-    connection.execute(statement)
+    connection.execute(statement, rows)
