@@ -42,7 +42,7 @@ class HistoryObject(Base):
 
     __table_args__ = (
         Index("ix_history_objects_page", "plural", "created", "uid"),
-        Index("ix_history_objects_namespace", "plural", "namespace", "created"),
+        Index("ix_history_objects_namespace", "plural", "namespace", "created", "uid"),
     )
 
 

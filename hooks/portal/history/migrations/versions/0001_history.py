@@ -42,7 +42,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_history_objects_page", "history_objects", ["plural", "created", "uid"])
     op.create_index(
-        "ix_history_objects_namespace", "history_objects", ["plural", "namespace", "created"]
+        "ix_history_objects_namespace", "history_objects", ["plural", "namespace", "created", "uid"]
     )
     op.create_table(
         "history_transitions",

@@ -1,0 +1,29 @@
+"""The README's Portal section is real: its config loads, its routes exist in the OpenAPI."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from hooks.api.aijob import AIJOB
+from hooks.portal.api import ACTIONS
+from hooks.portal.config import PortalSettings
+from hooks.portal.openapi import portal_openapi
+
+SECTION = (Path(__file__).parent.parent.parent / "README.md").read_text().split("## Portal", 1)[1]
+
+
+def test_the_portal_config_example_loads() -> None:
+    match = re.search(r"```yaml\n(.*?)```", SECTION, flags=re.S)
+    assert match
+    settings = PortalSettings.model_validate(yaml.safe_load(match.group(1)))
+    assert settings.resolved_database_url.startswith("postgresql+psycopg://")
+    assert settings.tenancy.groups["ml-admins"] == ("*",)
+
+
+def test_the_routes_in_the_table_are_served() -> None:
+    paths = set(portal_openapi({"aijobs": AIJOB}, sorted(ACTIONS))["paths"])
+    for route in ("/api/v1/history/{plural}", "/api/v1/stats/{plural}"):
+        assert route in SECTION and route.replace("{plural}", "aijobs") in paths
