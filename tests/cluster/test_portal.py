@@ -25,6 +25,7 @@ from hooks.portal.recorder import Recorder
 from tests.cluster.apiserver import LocalCluster
 from tests.cluster.artefacts import CrdInstall
 from tests.cluster.kube import Kube
+from tests.portal.postgres import PostgresServer, start_postgres
 
 pytestmark = pytest.mark.cluster
 
@@ -140,19 +141,43 @@ def timeline(client: FlaskClient, uid: str) -> list[tuple[str, str | None]]:
     return [(entry["event"], entry["phase"]) for entry in found["timeline"]]
 
 
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgresServer]:
+    server = start_postgres()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def history_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HistoryStore]:
+    """The history on SQLite, and on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'data' / 'history.sqlite3'}"
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres")
+        url = server.create_database("portal_story")
+    store = HistoryStore.open(url)
+    try:
+        yield store
+    finally:
+        store.engine.dispose()
+
+
 @pytest.fixture
 def portal_parts(
-    cluster: LocalCluster, kube: Kube, crds: dict[str, CrdInstall], tmp_path: Path
+    cluster: LocalCluster,
+    kube: Kube,
+    crds: dict[str, CrdInstall],
+    tmp_path: Path,
+    history_store: HistoryStore,
 ) -> Iterator[tuple[KubernetesCluster, HistoryStore, PortalSettings]]:
     assert crds["aijob.yaml"].established
     for namespace in (TEAM, OTHER):
         kube.ensure_namespace(namespace)
     grant(kube, TEAM, "team-a-devs")
-    yield real_cluster(cluster), history_store(tmp_path), settings(tmp_path)
-
-
-def history_store(tmp_path: Path) -> HistoryStore:
-    return HistoryStore.open(f"sqlite:///{tmp_path / 'data' / 'history.sqlite3'}")
+    yield real_cluster(cluster), history_store, settings(tmp_path)
 
 
 def start(
