@@ -135,6 +135,28 @@ ACTIONS: dict[tuple[str, str], dict[str, Any]] = {
 }
 """Actions are merge patches of the spec, so they pass the same validation and RBAC as PATCH."""
 
+RETRYABLE = {"redismigrations": frozenset({"Failed", "PreFailed"})}
+"""Kinds whose failed run can be retried, and the phases that count as failed. A RedisMigration's
+Failed is terminal in its controller, so a retry is a new run: the object is deleted and created
+again with the same name, labels and spec, as the user (the history keeps both runs by uid)."""
+RETRY_OF = "kubehooks.dev/retry-of"
+
+
+def retried_object(kind: Kind, failed: KubeObject) -> KubeObject:
+    """Return the object that reruns a failed one: same name, labels and spec; no status."""
+    meta = failed.get("metadata") or {}
+    labels = {**(meta.get("labels") or {}), RETRY_OF: str(meta.get("uid"))}
+    return {
+        "apiVersion": kind.api_version,
+        "kind": kind.kind,
+        "metadata": {
+            "name": meta.get("name"),
+            "namespace": meta.get("namespace"),
+            "labels": labels,
+        },
+        "spec": failed.get("spec") or {},
+    }
+
 
 def _json_body() -> dict[str, Any]:
     body = request.get_json(silent=True)
@@ -305,10 +327,24 @@ def api_blueprint(portal: Portal) -> Blueprint:
     def act(namespace: str, plural: str, name: str, action: str) -> Response:
         kind = kind_for(plural)
         namespace_visible(namespace)
+        if action == "retry" and plural in RETRYABLE:
+            return retry(kind, namespace, name)
         patch = ACTIONS.get((plural, action))
         if patch is None:
             raise ApiProblem(404, f"{kind.kind} has no action {action!r}")
         return patched(kind, namespace, name, patch)
+
+    def retry(kind: Kind, namespace: str, name: str) -> Response:
+        current = portal.cluster.get(kind, namespace, name)
+        if current is None:
+            raise ApiProblem(404, f"{kind.kind} {namespace}/{name} not found")
+        phase = (current.get("status") or {}).get("phase")
+        if phase not in RETRYABLE[kind.plural]:
+            raise ApiProblem(409, f"only a failed run can be retried; this one is {phase}")
+        rerun = retried_object(kind, current)
+        portal.cluster.delete(kind, namespace, name, as_user=identity())
+        created = portal.cluster.create(kind, namespace, rerun, as_user=identity())
+        return jsonify(plain(created))
 
     @api.get("/api/v1/history/<plural>")
     def history(plural: str) -> Response:

@@ -10,7 +10,7 @@ from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from hooks.api.kind import Kind
-from hooks.portal.api import ACTIONS, Portal, api_blueprint
+from hooks.portal.api import ACTIONS, RETRYABLE, Portal, api_blueprint
 from hooks.portal.auth import Authenticator, load_token_file
 from hooks.portal.cluster import Cluster
 from hooks.portal.config import PortalSettings
@@ -32,7 +32,8 @@ def create_portal(portal: Portal) -> Flask:
     app = Flask("kubehooks.portal")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.register_blueprint(api_blueprint(portal))
-    document = portal_openapi(portal.kinds, sorted(ACTIONS))
+    actions = sorted({*ACTIONS, *((plural, "retry") for plural in RETRYABLE)})
+    document = portal_openapi(portal.kinds, actions)
 
     @app.get("/api/openapi.json")
     def openapi() -> Response:

@@ -267,3 +267,41 @@ def test_openapi_31_names_every_served_kind(client: FlaskClient) -> None:
         assert f"/api/v1/namespaces/{{namespace}}/{plural}" in document["paths"]
         assert f"/api/v1/history/{plural}" in document["paths"]
     assert "AIJobSpec" in document["components"]["schemas"]
+
+
+def _migration(phase: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "kubehooks.dev/v1alpha1",
+        "kind": "RedisMigration",
+        "metadata": {"name": "move", "namespace": "team-a", "labels": {"app": "cache"}},
+        "spec": {"source": "redis-a:6379", "dest": "redis-b:6379"},
+        "status": {"phase": phase},
+    }
+
+
+def test_retry_reruns_a_failed_redis_migration_as_the_user(
+    client: FlaskClient, cluster: FakeCluster
+) -> None:
+    from hooks.api.redismigration import REDISMIGRATION
+
+    failed = cluster.put(REDISMIGRATION, _migration("Failed"))
+    old_uid = failed["metadata"]["uid"]
+    answer = client.post("/api/v1/namespaces/team-a/redismigrations/move/retry", headers=ALICE)
+    assert answer.status_code == 200, answer.json
+    assert answer.json["uid"] != old_uid and answer.json["phase"] is None
+    assert answer.json["labels"] == {"app": "cache", "kubehooks.dev/retry-of": old_uid}
+    assert answer.json["spec"] == {"source": "redis-a:6379", "dest": "redis-b:6379"}
+    assert [(op, who.user) for op, _, who in cluster.writes] == [
+        ("delete", "alice"),
+        ("create", "alice"),
+    ]
+
+
+def test_retry_refuses_a_run_that_has_not_failed(client: FlaskClient, cluster: FakeCluster) -> None:
+    from hooks.api.redismigration import REDISMIGRATION
+
+    cluster.put(REDISMIGRATION, _migration("Run"))
+    answer = client.post("/api/v1/namespaces/team-a/redismigrations/move/retry", headers=ALICE)
+    assert answer.status_code == 409 and cluster.writes == []
+    aijob_retry = client.post("/api/v1/namespaces/team-a/aijobs/move/retry", headers=ALICE)
+    assert aijob_retry.status_code == 404
