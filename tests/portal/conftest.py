@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from hooks.portal.history.store import HistoryStore
+from tests.portal.mariadb import MariaDBMissing, MariaDBServer, start_mariadb
 from tests.portal.postgres import PostgresMissing, PostgresServer, start_postgres
 
 _databases = itertools.count(1)
@@ -28,14 +29,37 @@ def postgres_server() -> Iterator[PostgresServer]:
         server.stop()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="session")
+def mariadb_server() -> Iterator[MariaDBServer]:
+    """One MariaDB server per session; missing binaries fail with the way to install them."""
+    try:
+        server = start_mariadb()
+    except MariaDBMissing as err:
+        pytest.fail(str(err), pytrace=False)
+    print(f"\nMariaDB start: {server.started_seconds:.1f} s")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+    ]
+)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HistoryStore]:
-    """A migrated, empty history on SQLite and on PostgreSQL; its pool closed afterwards."""
+    """A migrated, empty history on SQLite, PostgreSQL and MariaDB; its pool closed afterwards."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'data' / 'history.sqlite3'}"
-    else:
+    elif request.param == "postgres":
         server: PostgresServer = request.getfixturevalue("postgres_server")
         url = server.create_database(f"history_{next(_databases)}")
+    else:
+        maria: MariaDBServer = request.getfixturevalue("mariadb_server")
+        url = maria.create_database(f"history_{next(_databases)}")
     opened = HistoryStore.open(url)
     try:
         yield opened
