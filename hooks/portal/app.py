@@ -96,6 +96,7 @@ def run_portal(settings: PortalSettings, *, dev: bool) -> int:
         log.warning(
             "--dev: X-Debug-Username is accepted without a password; listening on %s only", host
         )
+    load_token_file(settings.token_file)  # a bad token file stops the start before any connection
     cluster = KubernetesCluster.connect(settings.kubeconfig)
     store = open_store(settings)
     portal = build_portal(settings, cluster, store, dev=dev)

@@ -120,7 +120,10 @@ class KubernetesCluster:
                 return cls(configuration)
             except config.ConfigException:
                 pass
-        config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
+        try:
+            config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
+        except (config.ConfigException, OSError) as err:
+            raise ValueError(f"cannot load the kubeconfig {kubeconfig or ''}: {err}") from None
         return cls(configuration)
 
     def _call(
