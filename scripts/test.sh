@@ -35,6 +35,7 @@ echo "== mypy (strict, on the package)"
 
 echo "== benchmark smoke test (python -m bench --quick; figures only, no thresholds)"
 "$PYTHON" -m bench --quick
+"$PYTHON" -m bench.portal --quick # the portal's three targets, figures only
 
 echo "== pytest (unit, golden, property, fuzz, HTTP and the real-cluster group)"
 "$PYTHON" -m pytest "$@"
