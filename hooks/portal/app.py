@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 from datetime import UTC, datetime
 
 from flask import Flask, Response, jsonify
@@ -74,7 +75,11 @@ def build_portal(
     """Wire settings, authentication, cluster and store into the routes' shared Portal."""
     from hooks.registry import CONTROLLERS
 
-    kinds = served_kinds([controller.kind for controller in CONTROLLERS.values()])
+    names = settings.controllers if settings.controllers is not None else tuple(CONTROLLERS)
+    unknown = sorted(set(names) - set(CONTROLLERS))
+    if unknown:
+        raise ValueError(f"portal controllers: unknown {unknown}; known: {', '.join(CONTROLLERS)}")
+    kinds = served_kinds([CONTROLLERS[name].kind for name in CONTROLLERS if name in names])
     authenticator = Authenticator(
         tokens=load_token_file(settings.token_file),
         trusted_proxies=frozenset(settings.trusted_proxies),
@@ -110,10 +115,16 @@ def run_portal(settings: PortalSettings, *, dev: bool) -> int:
     recorder.run()
     server = make_server(host, settings.port, create_portal(portal), threaded=True)
     log.info("portal listening on http://%s:%d", host, settings.port)
+    signal.signal(signal.SIGTERM, _stop_serving)
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    except (KeyboardInterrupt, SystemExit):
+        log.info("stopping: writing what the recorder holds")
     finally:
         recorder.stop()
     return 0
+
+
+def _stop_serving(_signal: int, _frame: object) -> None:
+    """SIGTERM (a Pod's deletion): leave serve_forever so the recorder can flush."""
+    raise SystemExit(0)

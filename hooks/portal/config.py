@@ -50,8 +50,8 @@ class PortalSettings(_Config):
     """None: in-cluster config, else $KUBECONFIG or ~/.kube/config."""
     host: str = "127.0.0.1"
     port: int = Field(default=8099, ge=1, le=65535)
-    namespaces: tuple[str, ...] = ()
-    """Namespaces to watch; empty watches the whole cluster."""
+    controllers: tuple[str, ...] | None = None
+    """Controller names whose kinds are served and recorded; None: every registered one."""
 
     @property
     def resolved_database_url(self) -> str:

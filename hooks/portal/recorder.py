@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -201,7 +202,7 @@ class Recorder:
                 attempt = 0
                 now = self.clock()
                 if now - last_retention > timedelta(minutes=10):
-                    self._retain(now)
+                    self.retain(now)
                     last_retention = now
             except HistoryUnavailable as err:
                 wait = backoff_seconds(attempt)
@@ -210,9 +211,10 @@ class Recorder:
                 if self.stopping.wait(wait):
                     return
 
-    def _retain(self, now: datetime) -> None:
+    def retain(self, now: datetime) -> int:
+        """Apply the retention settings once; return how many records went."""
         age = self.retention.max_age_days
-        self.store.apply_retention(
+        return self.store.apply_retention(
             now=now,
             max_age=timedelta(days=age) if age is not None else None,
             max_rows=self.retention.max_rows,
@@ -234,5 +236,6 @@ class Recorder:
         self.stopping.set()
         with self.changed:
             self.changed.notify_all()
+        deadline = time.monotonic() + timeout
         for thread in self.threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))

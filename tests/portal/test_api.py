@@ -305,3 +305,15 @@ def test_retry_refuses_a_run_that_has_not_failed(client: FlaskClient, cluster: F
     assert answer.status_code == 409 and cluster.writes == []
     aijob_retry = client.post("/api/v1/namespaces/team-a/aijobs/move/retry", headers=ALICE)
     assert aijob_retry.status_code == 404
+
+
+def test_only_the_configured_controllers_kinds_are_served(
+    tmp_path: Path, cluster: FakeCluster, store: HistoryStore
+) -> None:
+    client = make_client(tmp_path, cluster, store, controllers=["aijob"])
+    assert client.get("/api/v1/namespaces/team-a/aijobs", headers=ALICE).status_code == 200
+    assert client.get("/api/v1/namespaces/team-a/foos", headers=ALICE).status_code == 404
+    paths = client.get("/api/openapi.json").json["paths"]
+    assert not any("/foos" in path for path in paths)
+    with pytest.raises(ValueError, match="unknown"):
+        make_client(tmp_path, cluster, store, controllers=["nope"])

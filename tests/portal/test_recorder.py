@@ -156,3 +156,19 @@ def test_api_server_down_backs_off_and_reports_not_ok(store: HistoryStore) -> No
 
 def test_backoff_doubles_and_is_capped() -> None:
     assert [backoff_seconds(n) for n in range(8)] == [0.5, 1, 2, 4, 8, 16, 30, 30]
+
+
+def test_retention_from_settings(store: HistoryStore) -> None:
+    from datetime import UTC, datetime
+
+    from hooks.portal.config import Retention
+
+    cluster = FakeCluster()
+    for index in range(5):
+        cluster.put(AIJOB, aijob(f"job-{index}", uid=f"u-{index}"), "ADDED")
+    recorder = Recorder([AIJOB], cluster, store, retention=Retention(max_rows=2))
+    _drain(recorder, cluster)
+    assert recorder.retain(datetime(2026, 1, 2, tzinfo=UTC)) == 3
+    assert len(_rows(store)) == 2
+    aged = Recorder([AIJOB], cluster, store, retention=Retention(max_age_days=0.5))
+    assert aged.retain(datetime(2026, 1, 2, tzinfo=UTC)) == 2
