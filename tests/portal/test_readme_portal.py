@@ -21,6 +21,7 @@ def test_the_portal_config_example_loads() -> None:
     settings = PortalSettings.model_validate(yaml.safe_load(match.group(1)))
     assert settings.resolved_database_url.startswith("postgresql+psycopg://")
     assert settings.tenancy.groups["ml-admins"] == ("*",)
+    assert settings.controllers == ("aijob", "redismigration")
 
 
 def test_the_routes_in_the_table_are_served() -> None:
