@@ -56,6 +56,11 @@ def create_portal(portal: Portal) -> Flask:
         code = err.code or 500
         return jsonify({"error": err.description, "status": code}), code
 
+    @app.errorhandler(Exception)
+    def unexpected(err: Exception) -> tuple[Response, int]:
+        log.exception("unexpected error answering a request")
+        return jsonify({"error": "internal error", "status": 500}), 500
+
     return app
 
 

@@ -67,8 +67,12 @@ class FakeCluster:
             if plural == kind.plural and namespace in (None, ns)
         ]
         if label_selector:
+            if label_selector.count("=") != 1:
+                raise ClusterError(400, "unable to parse requirement (the fake knows only k=v)")
             key, value = label_selector.split("=")
             items = [o for o in items if (o["metadata"].get("labels") or {}).get(key) == value]
+        if continue_token and not continue_token.isdigit():
+            raise ClusterError(400, "continue key is not valid")  # as the API server answers
         start = int(continue_token or 0)
         end = start + limit if limit else len(items)
         token = str(end) if end < len(items) else None
