@@ -20,8 +20,6 @@ from hooks.portal.openapi import portal_openapi
 
 log = logging.getLogger("kubehooks.portal")
 
-LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
-
 
 def served_kinds(enabled: list[Kind]) -> dict[str, Kind]:
     """Return the served kinds by plural."""

@@ -13,8 +13,6 @@ from hooks.api.kind import Kind
 
 KubeObject = dict[str, Any]
 
-OWNED_CHILD_KINDS = ("Job", "Service", "Deployment", "Pod", "Ingress", "HorizontalPodAutoscaler")
-
 
 def parse_time(text: object) -> datetime | None:
     """Return an aware datetime from an RFC 3339 string, None when absent or malformed."""
