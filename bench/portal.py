@@ -149,6 +149,9 @@ class _NoCluster:
     def delete(self, kind: Kind, namespace: str, name: str, *, as_user: Identity) -> None:
         raise NotImplementedError
 
+    def list_children(self, api_version: str, resource: str, ns: str, selector: str) -> Any:
+        return []
+
     def ping(self) -> bool:
         return True
 

@@ -358,7 +358,10 @@ def all_manifests(settings: Settings) -> dict[str, list[Manifest]]:
         _kustomization(["../crds", "../metacontroller", "server.yaml"])
     ]
     kinds_served = [CONTROLLERS[name].kind for name in names]
-    files[PORTAL_FILE] = portal_objects(kinds_served, settings.image)
+    child_types = sorted(
+        {(c.api_version, c.resource) for name in names for c in CONTROLLERS[name].children}
+    )
+    files[PORTAL_FILE] = portal_objects(kinds_served, settings.image, child_types)
     return files
 
 

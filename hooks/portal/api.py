@@ -19,15 +19,18 @@ from flask import Blueprint, Response, g, jsonify, request
 from pydantic import ValidationError
 
 from hooks.api.kind import Kind
+from hooks.controller import ChildResource
 from hooks.portal.auth import Authenticator, Identity, may_see, visible_namespaces
 from hooks.portal.cluster import Cluster, ClusterError
 from hooks.portal.config import PortalSettings
 from hooks.portal.history.store import BadQuery, HistoryQuery, HistoryStore, HistoryUnavailable
-from hooks.portal.state import KubeObject, parse_time, plain_state
+from hooks.portal.state import KubeObject, owned_children, parse_time, plain_state
 
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 """A DNS-1123 subdomain, what Kubernetes accepts as an object name."""
 MAX_LIMIT = 1000
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+"""Every child the builders make carries its parent's name here (hooks.builders.meta)."""
 HISTORY_RETRY_AFTER = "5"
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/api/openapi.json"})
 
@@ -45,6 +48,8 @@ class Portal:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     cluster_ready: Callable[[], bool] | None = None
     """The recorder's view of the API server; None asks the cluster directly."""
+    child_types: dict[str, tuple[ChildResource, ...]] = field(default_factory=dict)
+    """The child resource types of each served kind (by plural), for an object's children."""
 
 
 class ApiProblem(Exception):
@@ -287,7 +292,26 @@ def api_blueprint(portal: Portal) -> Blueprint:
         found = portal.cluster.get(kind, namespace, name)
         if found is None:
             raise ApiProblem(404, f"{kind.kind} {namespace}/{name} not found")
-        return jsonify(plain(found))
+        answer = plain(found)
+        answer["children"] = answer["children"] or children_of(kind, found)
+        return jsonify(answer)
+
+    def children_of(kind: Kind, parent: KubeObject) -> list[dict[str, Any]]:
+        """The parent's own children, by label then ownerReference; a type it cannot read is
+        left out rather than failing the answer."""
+        meta = parent.get("metadata") or {}
+        observed: list[KubeObject] = []
+        for child in portal.child_types.get(kind.plural, ()):
+            try:
+                observed += portal.cluster.list_children(
+                    child.api_version,
+                    child.resource,
+                    str(meta.get("namespace")),
+                    f"{INSTANCE_LABEL}={meta.get('name')}",
+                )
+            except ClusterError:
+                continue
+        return owned_children(parent, observed)
 
     def patched(kind: Kind, namespace: str, name: str, body: dict[str, Any]) -> Response:
         unknown = sorted(set(body) - {"spec", "labels"})

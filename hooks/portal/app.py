@@ -88,7 +88,13 @@ def build_portal(
         trusted_proxies=frozenset(settings.trusted_proxies),
         dev=dev,
     )
-    return Portal(settings, kinds, authenticator, cluster, store, lambda: datetime.now(UTC))
+    portal = Portal(settings, kinds, authenticator, cluster, store, lambda: datetime.now(UTC))
+    portal.child_types = {
+        CONTROLLERS[name].kind.plural: CONTROLLERS[name].children
+        for name in CONTROLLERS
+        if name in names
+    }
+    return portal
 
 
 def run_portal(settings: PortalSettings, *, dev: bool) -> int:

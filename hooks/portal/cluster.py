@@ -19,6 +19,8 @@ from hooks.api.kind import GROUP, VERSION, Kind
 from hooks.portal.auth import Identity, impersonation_headers
 
 KubeObject = dict[str, Any]
+KubeObjects = list[KubeObject]
+"""An alias: inside the classes below, `list` is a method's name."""
 
 MERGE_PATCH = "application/merge-patch+json"
 
@@ -85,6 +87,10 @@ class Cluster(Protocol):
     def watch(
         self, kind: Kind, resource_version: str, *, timeout_seconds: int
     ) -> Iterator[WatchEvent]: ...
+
+    def list_children(
+        self, api_version: str, resource: str, namespace: str, label_selector: str
+    ) -> KubeObjects: ...
 
     def ping(self) -> bool: ...
 
@@ -264,6 +270,16 @@ class KubernetesCluster:
             raise ClusterError(0, f"API server unreachable: {err}") from err
         finally:
             stream.stop()
+
+    def list_children(
+        self, api_version: str, resource: str, namespace: str, label_selector: str
+    ) -> KubeObjects:
+        """List one child type in a namespace by label; items get their kind back."""
+        base = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+        path = f"{base}/namespaces/{quote(namespace, safe='')}/{resource}"
+        found = self._call("GET", path, query=[("labelSelector", label_selector)])
+        kind = str(found.get("kind") or "").removesuffix("List")
+        return [{"kind": kind, **item} for item in found.get("items") or []]
 
     def ping(self) -> bool:
         """Return whether the API server answers /readyz."""

@@ -24,14 +24,26 @@ TOKENS_DIR = "/var/run/secrets/kubehooks-portal"
 DATA_DIR = "/var/lib/kubehooks-portal"
 
 
-def portal_rbac_rules(kinds: list[Kind]) -> list[Manifest]:
-    """Return the ClusterRole rules: read the served kinds, impersonate users and groups."""
+def portal_rbac_rules(
+    kinds: list[Kind], children: list[tuple[str, str]] | None = None
+) -> list[Manifest]:
+    """Return the ClusterRole rules: read the served kinds (and list their child types, for an
+    object's children), impersonate users and groups."""
+    by_group: dict[str, set[str]] = {}
+    for api_version, resource in children or []:
+        group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
+        by_group.setdefault(group, set()).add(resource)
+    child_rules = [
+        {"apiGroups": [group], "resources": sorted(resources), "verbs": ["list"]}
+        for group, resources in sorted(by_group.items())
+    ]
     return [
         {
             "apiGroups": [GROUP],
             "resources": sorted(kind.plural for kind in kinds),
             "verbs": ["get", "list", "watch"],
         },
+        *child_rules,
         {
             "apiGroups": [""],
             "resources": ["users", "groups"],
@@ -56,7 +68,9 @@ def portal_config() -> Manifest:
     }
 
 
-def portal_objects(kinds: list[Kind], image: str) -> list[Manifest]:
+def portal_objects(
+    kinds: list[Kind], image: str, children: list[tuple[str, str]] | None = None
+) -> list[Manifest]:
     """Return the portal's objects; SQLite on an emptyDir unless the config names a database."""
     labels = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": "kubehooks"}
     meta = {"name": NAME, "namespace": NAMESPACE, "labels": labels}
@@ -92,7 +106,7 @@ def portal_objects(kinds: list[Kind], image: str) -> list[Manifest]:
             "apiVersion": f"{rbac}/v1",
             "kind": "ClusterRole",
             "metadata": cluster_meta,
-            "rules": portal_rbac_rules(kinds),
+            "rules": portal_rbac_rules(kinds, children),
         },
         {
             "apiVersion": f"{rbac}/v1",

@@ -33,6 +33,41 @@ def ready_condition(obj: KubeObject) -> dict[str, Any]:
     return {}
 
 
+def child_ready(child: KubeObject) -> bool | None:
+    """Return whether an observed child is ready, as `kubectl get` would judge it."""
+    kind = child.get("kind")
+    spec = child.get("spec") or {}
+    status = child.get("status") or {}
+    if kind in ("Deployment", "StatefulSet"):
+        return int(status.get("readyReplicas") or 0) >= int(spec.get("replicas", 1))
+    if kind == "Job":
+        done = any(
+            c.get("type") == "Complete" and c.get("status") == "True"
+            for c in status.get("conditions") or []
+        )
+        return done or int(status.get("ready") or 0) > 0
+    if kind == "Pod":
+        return any(
+            c.get("type") == "Ready" and c.get("status") == "True"
+            for c in status.get("conditions") or []
+        )
+    if kind in ("Service", "Ingress", "HorizontalPodAutoscaler"):
+        return True
+    return None
+
+
+def owned_children(parent: KubeObject, observed: list[KubeObject]) -> list[dict[str, Any]]:
+    """Return (kind, name, ready) of the observed objects whose controller is the parent."""
+    uid = (parent.get("metadata") or {}).get("uid")
+    out = []
+    for child in observed:
+        owners = (child.get("metadata") or {}).get("ownerReferences") or []
+        if any(o.get("uid") == uid and o.get("controller") for o in owners):
+            name = (child.get("metadata") or {}).get("name")
+            out.append({"kind": child.get("kind"), "name": name, "ready": child_ready(child)})
+    return sorted(out, key=lambda c: (str(c["kind"]), str(c["name"])))
+
+
 def _children(obj: KubeObject) -> list[dict[str, Any]]:
     """Children named in status (`status.children`), else none: the portal never lists Pods."""
     out = []

@@ -24,6 +24,8 @@ class FakeCluster:
         self.uids = itertools.count(1)
         self.writes: list[tuple[str, str, Identity]] = []
         self.down = False
+        self.children: dict[tuple[str, str, str], KubeObject] = {}
+        """Child objects by (resource, namespace, name), for an object's children."""
         self.expired_before = 0
         """Watches from a resourceVersion below this answer 410 Gone."""
 
@@ -119,6 +121,19 @@ class FakeCluster:
         for version, plural, event in list(self.events):
             if plural == kind.plural and version > int(resource_version):
                 yield event
+
+    def list_children(
+        self, api_version: str, resource: str, namespace: str, label_selector: str
+    ) -> list[KubeObject]:
+        self._check()
+        key, value = label_selector.split("=")
+        return [
+            copy.deepcopy(obj)
+            for (plural, ns, _), obj in sorted(self.children.items())
+            if plural == resource
+            and ns == namespace
+            and (obj["metadata"].get("labels") or {}).get(key) == value
+        ]
 
     def ping(self) -> bool:
         return not self.down

@@ -317,3 +317,25 @@ def test_only_the_configured_controllers_kinds_are_served(
     assert not any("/foos" in path for path in paths)
     with pytest.raises(ValueError, match="unknown"):
         make_client(tmp_path, cluster, store, controllers=["nope"])
+
+
+def test_an_object_answers_its_own_children_with_readiness(
+    client: FlaskClient, cluster: FakeCluster
+) -> None:
+    parent = cluster.put(AIJOB, aijob("train", uid="u-train"))
+    owner = {"uid": "u-train", "controller": True, "kind": "AIJob", "name": "train"}
+    labels = {"app.kubernetes.io/instance": "train"}
+
+    def child(resource: str, kind: str, name: str, owners: list[Any], **rest: Any) -> None:
+        meta = {"name": name, "namespace": "team-a", "labels": labels, "ownerReferences": owners}
+        cluster.children[(resource, "team-a", name)] = {"kind": kind, "metadata": meta, **rest}
+
+    child("jobs", "Job", "train-workers", [owner], status={"ready": 2})
+    child("services", "Service", "train-workers", [owner])
+    child("jobs", "Job", "train-impostor", [{**owner, "uid": "someone-else"}])
+    answer = client.get("/api/v1/namespaces/team-a/aijobs/train", headers=ALICE).json
+    assert parent["metadata"]["uid"] == "u-train"
+    assert answer["children"] == [
+        {"kind": "Job", "name": "train-workers", "ready": True},
+        {"kind": "Service", "name": "train-workers", "ready": True},
+    ]

@@ -33,6 +33,8 @@ def test_portal_rbac_is_read_and_impersonate_only() -> None:
     rules = _objects()["ClusterRole"]["rules"]
     verbs = {verb for rule in rules for verb in rule["verbs"]}
     assert verbs == {"get", "list", "watch", "impersonate"}
+    children = [rule for rule in rules if rule["apiGroups"] == ["batch"]]
+    assert children == [{"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["list"]}]
     (read,) = [rule for rule in rules if rule["apiGroups"] == ["kubehooks.dev"]]
     assert "aijobs" in read["resources"] and "redismigrations" in read["resources"]
     assert not any("*" in rule["resources"] for rule in rules)

@@ -77,3 +77,17 @@ def test_the_transition_key_depends_on_the_object_only() -> None:
     first = record(AIJOB, "MODIFIED", one, now=NOW).transitions
     replay = record(AIJOB, "MODIFIED", again, now=datetime(2026, 1, 2, tzinfo=UTC)).transitions
     assert [t.key for t in first] == [t.key for t in replay]
+
+
+def test_child_readiness_as_kubectl_judges_it() -> None:
+    from hooks.portal.state import child_ready
+
+    assert child_ready({"kind": "Deployment", "spec": {"replicas": 2}, "status": {}}) is False
+    assert (
+        child_ready({"kind": "Deployment", "spec": {"replicas": 2}, "status": {"readyReplicas": 2}})
+        is True
+    )
+    complete = {"conditions": [{"type": "Complete", "status": "True"}]}
+    assert child_ready({"kind": "Job", "status": complete}) is True
+    assert child_ready({"kind": "Job", "status": {"active": 3}}) is False
+    assert child_ready({"kind": "ConfigMap"}) is None
