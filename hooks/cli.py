@@ -145,7 +145,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     chart.set_defaults(func=_chart)
     add_new_command(commands)
+    portal = commands.add_parser("portal", help="serve the portal API and job history")
+    portal.add_argument("--config", help="the portal's YAML config file")
+    portal.add_argument("--dev", action="store_true", help="accept X-Debug-Username; loopback only")
+    portal.set_defaults(func=_portal)
     return parser
+
+
+def _portal(args: argparse.Namespace) -> int:
+    """Import the portal only here: the hook server never loads it or its extra's packages."""
+    try:
+        from hooks.portal.main import main as portal_main
+    except ImportError as err:
+        raise ValueError(f"the portal needs pip install 'kubehooks[portal]' ({err.name})") from None
+    return portal_main(args.config, dev=args.dev)
 
 
 def _plugin_flag(command: argparse.ArgumentParser) -> None:

@@ -21,6 +21,7 @@ import yaml
 
 from hooks.controller import Controller
 from hooks.crd import crd
+from hooks.portal.manifests import portal_objects
 from hooks.registry import CONTROLLERS, enabled_names, load_controllers
 from hooks.settings import ControllerConfig, Settings, SettingsError
 
@@ -167,6 +168,10 @@ def composite_controller(
         "metadata": {"name": f"kubehooks-{name}", "labels": {"app.kubernetes.io/part-of": APP}},
         "spec": spec,
     }
+
+
+PORTAL_FILE = "deploy/portal.yaml"
+"""Opt-in (`kubectl apply -f deploy/portal.yaml`): its image needs the `kubehooks[portal]` extra."""
 
 
 def _labels() -> dict[str, str]:
@@ -356,6 +361,11 @@ def all_manifests(settings: Settings) -> dict[str, list[Manifest]]:
     files["deploy/kustomization.yaml"] = [
         _kustomization(["../crds", "../metacontroller", "server.yaml"])
     ]
+    kinds_served = [known[name].kind for name in names]
+    child_types = sorted(
+        {(c.api_version, c.resource) for name in names for c in known[name].children}
+    )
+    files[PORTAL_FILE] = portal_objects(kinds_served, settings.image, child_types)
     return files
 
 
@@ -377,7 +387,7 @@ def render_stream(settings: Settings) -> str:
     objects = [
         obj
         for path, file_objects in all_manifests(settings).items()
-        if not path.endswith("kustomization.yaml")
+        if not path.endswith("kustomization.yaml") and path != PORTAL_FILE
         for obj in file_objects
     ]
     return dump_yaml(objects)

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 
 echo "== installing kubehooks and its test dependencies"
-"$PYTHON" -m pip install --quiet --disable-pip-version-check -e '.[test]'
+"$PYTHON" -m pip install --quiet --disable-pip-version-check -e '.[test,portal]'
 "$PYTHON" -m pip install --quiet --disable-pip-version-check --no-build-isolation -e examples/staticsite
 
 # Debian packages some tests use, installed when missing and run as root:
@@ -20,6 +20,8 @@ command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v busybox >/dev/null 2>&1 || missing+=(busybox)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql) # portal history
+[ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server-core) # portal history on MariaDB (~8 s)
 if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "== installing ${missing[*]}"
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; } ||
@@ -35,6 +37,7 @@ echo "== mypy (strict, on the package)"
 
 echo "== benchmark smoke test (python -m bench --quick; figures only, no thresholds)"
 "$PYTHON" -m bench --quick
+"$PYTHON" -m bench.portal --quick # the portal's three targets, figures only
 
 echo "== pytest (unit, golden, property, fuzz, HTTP and the real-cluster group)"
 "$PYTHON" -m pytest "$@"

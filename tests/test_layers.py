@@ -45,3 +45,32 @@ def test_pure_module_has_no_io(path: Path) -> None:
             assert node.func.attr not in FORBIDDEN_CALLS, f"{path.name} calls .{node.func.attr}()"
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("hooks."):
             assert node.module.split(".")[1] not in {"server", "cli", "serve", "settings_io"}
+
+
+PORTAL = PACKAGE / "portal"
+HOOK_SERVER_WING = ["server.py", "edge.py", "serve.py", "registry.py", "runtime.py", *PURE]
+
+
+def _hooks_imports(path: Path) -> set[str]:
+    """Return the hooks.<module> names a file imports (at any depth: lazy imports count)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        modules = []
+        if isinstance(node, ast.ImportFrom) and node.module:
+            modules = [node.module]
+        elif isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        found |= {m.split(".")[1] for m in modules if m.startswith("hooks.") and "." in m}
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(PORTAL.rglob("*.py")), ids=lambda p: p.name)
+def test_the_portal_never_imports_the_hook_server(path: Path) -> None:
+    assert not _hooks_imports(path) & {"server", "edge", "serve", "cli"}
+
+
+def test_the_hook_server_never_imports_the_portal() -> None:
+    for item in HOOK_SERVER_WING:
+        target = PACKAGE / item
+        for path in sorted(target.rglob("*.py")) if target.is_dir() else [target]:
+            assert "portal" not in _hooks_imports(path), f"{path.name} imports hooks.portal"

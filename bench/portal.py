@@ -1,0 +1,225 @@
+"""`python -m bench.portal [--quick]`: the portal's targets, measured, printed, never asserted.
+
+- recording: transitions per second through the recorder into SQLite (target >= 2,000/s);
+- history page: p95 of a 50-row page of a 100,000-row history (target <= 20 ms);
+- facade list: p95 of listing 1,000 objects through the REST facade (target <= 100 ms), over
+  an in-memory cluster, so the figure is the portal's own cost (the API server's is not ours).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from hooks.api.aijob import AIJOB
+from hooks.api.kind import Kind
+from hooks.portal.app import build_portal, create_portal
+from hooks.portal.auth import Identity
+from hooks.portal.cluster import ObjectList, WatchEvent
+from hooks.portal.config import PortalSettings
+from hooks.portal.history.store import HistoryQuery, HistoryStore, encode_continue
+from hooks.portal.recorder import Recorder
+from hooks.portal.state import record
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+PHASES = (("Pending", "False"), ("Running", "True"), ("Succeeded", "False"))
+
+
+def aijob(
+    index: int, phase: str = "Pending", ready: str = "False", step: int = 0
+) -> dict[str, Any]:
+    """Return a realistic AIJob as watched, in one of its phases."""
+    created = START + timedelta(seconds=index)
+    status: dict[str, Any] = {
+        "phase": phase,
+        "conditions": [
+            {
+                "type": "Ready",
+                "status": ready,
+                "reason": phase,
+                "message": f"{phase}: 4 of 4 workers",
+                "lastTransitionTime": (created + timedelta(minutes=step)).isoformat(),
+            }
+        ],
+        "startTime": (created + timedelta(minutes=1)).isoformat(),
+    }
+    if phase == "Succeeded":
+        status["completionTime"] = (created + timedelta(minutes=30 + index % 90)).isoformat()
+    return {
+        "apiVersion": "kubehooks.dev/v1alpha1",
+        "kind": "AIJob",
+        "metadata": {
+            "name": f"job-{index}",
+            "namespace": f"team-{index % 20}",
+            "uid": f"uid-{index:08d}",
+            "resourceVersion": str(1000 + index),
+            "creationTimestamp": created.isoformat().replace("+00:00", "Z"),
+            "labels": {"team": f"t{index % 20}", "model": f"m{index % 7}"},
+        },
+        "spec": {"image": "trainer:1", "workers": 4, "gpusPerWorker": 2},
+        "status": status,
+    }
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    """Return (p50, p95) in milliseconds."""
+    ordered = sorted(samples)
+    return (
+        statistics.median(ordered) * 1000,
+        ordered[max(0, int(len(ordered) * 0.95) - 1)] * 1000,
+    )
+
+
+def measure_recording(root: Path, objects: int) -> float:
+    """Return transitions per second recorded (3 phases per object, batches of 1,000)."""
+    store = HistoryStore.open(f"sqlite:///{root / 'recording.sqlite3'}")
+    recorder = Recorder([AIJOB], _NoCluster(), store, buffer_size=objects * 4)
+    events = [
+        WatchEvent("ADDED" if step == 0 else "MODIFIED", aijob(i, phase, ready, step))
+        for step, (phase, ready) in enumerate(PHASES)
+        for i in range(objects)
+    ]
+    began = time.perf_counter()
+    for event in events:
+        recorder.consume(AIJOB, event)
+        if len(recorder.buffer) >= 1000:
+            recorder.flush()
+    while recorder.buffer:
+        recorder.flush()
+    elapsed = time.perf_counter() - began
+    transitions = objects * (len(PHASES) + 1)  # + the "created" entry of each ADDED
+    store.engine.dispose()
+    return transitions / elapsed
+
+
+def measure_page(root: Path, rows: int, samples: int) -> tuple[float, float, float]:
+    """Fill a history of `rows` objects; return (fill seconds, p50 ms, p95 ms) of 50-row pages."""
+    store = HistoryStore.open(f"sqlite:///{root / 'page.sqlite3'}")
+    now = START + timedelta(days=30)
+    began = time.perf_counter()
+    for start in range(0, rows, 2000):
+        batch = [
+            record(AIJOB, "ADDED", aijob(i, "Succeeded", "False", 2), now=now)
+            for i in range(start, min(rows, start + 2000))
+        ]
+        store.write(batch)
+    filled = time.perf_counter() - began
+    chooser = random.Random(17)
+    timings = []
+    for _ in range(samples):
+        anchor = chooser.randrange(rows)
+        token = encode_continue(START + timedelta(seconds=anchor), f"uid-{anchor:08d}")
+        namespaces = (
+            frozenset({f"team-{chooser.randrange(20)}"}) if chooser.random() < 0.5 else None
+        )
+        query = HistoryQuery("aijobs", namespaces, limit=50, continue_token=token)
+        began = time.perf_counter()
+        store.page(query)
+        timings.append(time.perf_counter() - began)
+    store.engine.dispose()
+    p50, p95 = percentiles(timings)
+    return filled, p50, p95
+
+
+class _NoCluster:
+    """The recorder's cluster when it is fed events directly."""
+
+    def list(self, kind: Kind, namespace: str | None, **_: Any) -> ObjectList:
+        return ObjectList([], None, "1")
+
+    def watch(self, kind: Kind, version: str, *, timeout_seconds: int) -> Iterator[WatchEvent]:
+        return iter(())
+
+    def get(self, kind: Kind, namespace: str, name: str) -> dict[str, Any] | None:
+        return None
+
+    def create(self, kind: Kind, ns: str, body: dict[str, Any], *, as_user: Identity) -> Any:
+        raise NotImplementedError
+
+    def patch(self, kind: Kind, ns: str, name: str, p: dict[str, Any], *, as_user: Identity) -> Any:
+        raise NotImplementedError
+
+    def delete(self, kind: Kind, namespace: str, name: str, *, as_user: Identity) -> None:
+        raise NotImplementedError
+
+    def list_children(self, api_version: str, resource: str, ns: str, selector: str) -> Any:
+        return []
+
+    def ping(self) -> bool:
+        return True
+
+
+class _ListCluster(_NoCluster):
+    """Answers every list with the same prebuilt objects, as a warm API server would."""
+
+    def __init__(self, objects: list[dict[str, Any]]) -> None:
+        self.objects = objects
+
+    def list(self, kind: Kind, namespace: str | None, **_: Any) -> ObjectList:
+        return ObjectList(self.objects, None, "1")
+
+
+def measure_facade(root: Path, objects: int, samples: int) -> tuple[float, float]:
+    """Return (p50, p95) ms of GET .../aijobs?limit=N through the facade, N = `objects`."""
+    tokens = root / "token.csv"
+    tokens.write_text("bench-token,bench,1,admins\n")
+    settings = PortalSettings.model_validate(
+        {"tokenFile": str(tokens), "tenancy": {"groups": {"admins": ["*"]}}}
+    )
+    cluster = _ListCluster([aijob(i, "Running", "True", 1) for i in range(objects)])
+    portal = build_portal(settings, cluster, None, dev=False)
+    client = create_portal(portal).test_client()
+    headers = {"Authorization": "Bearer bench-token"}
+    url = f"/api/v1/namespaces/team-1/aijobs?limit={objects}"
+    timings = []
+    for _ in range(samples):
+        began = time.perf_counter()
+        answer = client.get(url, headers=headers)
+        timings.append(time.perf_counter() - began)
+        assert answer.status_code == 200 and len(answer.json["items"]) == objects  # type: ignore[index]
+    return percentiles(timings)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the three measurements and print them next to their targets."""
+    parser = argparse.ArgumentParser(prog="python -m bench.portal")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    args = parser.parse_args(argv)
+    record_objects, rows, page_samples, list_samples = (
+        (500, 10_000, 50, 10) if args.quick else (5_000, 100_000, 300, 30)
+    )
+    with tempfile.TemporaryDirectory(prefix="kubehooks-bench-portal-") as folder:
+        root = Path(folder)
+        rate = measure_recording(root, record_objects)
+        filled, page_p50, page_p95 = measure_page(root, rows, page_samples)
+        list_p50, list_p95 = measure_facade(root, 1000, list_samples)
+    lines = [
+        ("recording into SQLite", f"{rate:,.0f} transitions/s", ">= 2,000/s", rate >= 2000),
+        (
+            f"50-row page of {rows:,} rows",
+            f"p50 {page_p50:.1f} ms, p95 {page_p95:.1f} ms (filled in {filled:.1f} s)",
+            "p95 <= 20 ms",
+            page_p95 <= 20,
+        ),
+        (
+            "facade list of 1,000 objects",
+            f"p50 {list_p50:.1f} ms, p95 {list_p95:.1f} ms",
+            "p95 <= 100 ms",
+            list_p95 <= 100,
+        ),
+    ]
+    print(f"{'measure':<32} {'figure':<52} {'target':<14} met")
+    for name, figure, target, met in lines:
+        print(f"{name:<32} {figure:<52} {target:<14} {'yes' if met else 'NO'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

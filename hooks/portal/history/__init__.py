@@ -1,0 +1,1 @@
+"""The job history: SQLAlchemy tables, Alembic migrations, and the store over them."""
