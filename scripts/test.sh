@@ -36,7 +36,7 @@ echo "== mypy (strict, on the package)"
 "$PYTHON" -m mypy
 
 echo "== benchmark smoke test (python -m bench --quick; figures only, no thresholds)"
-"$PYTHON" -m bench --quick
+"$PYTHON" -m bench --quick --controller staticsite  # the example plugin beside the built-ins
 "$PYTHON" -m bench.portal --quick # the portal's three targets, figures only
 
 echo "== pytest (unit, golden, property, fuzz, HTTP and the real-cluster group)"

@@ -30,7 +30,6 @@ from hooks.sdk import (
     SyncResponse,
     as_desired,
     container,
-    is_terminating,
     pod,
     pod_is_ready,
     pod_spec,
@@ -76,13 +75,18 @@ def pod_template_hash(labels: dict[str, str], spec: KubeObject) -> str:
 
 @dataclass(frozen=True)
 class RolloutPlan:
-    """Where a rollout stands: the outdated Pods by ordinal and the one to replace now, if any."""
+    """Where a rollout stands: the outdated Pods by ordinal and the one to replace now, if any,
+    with the counts status reports (read in the same pass over the observed Pods)."""
 
     outdated: dict[int, KubeObject]
     updated: int
     replacing: int | None
     waiting: str | None
     """Why no outdated Pod is replaced in this sync, while some are."""
+    live: int
+    """Observed Pods not being deleted (any name)."""
+    ready: int
+    """Those of them whose Ready is True."""
 
 
 def rollout_plan(
@@ -94,32 +98,51 @@ def rollout_plan(
     hash, too). One is replaced only when every wanted ordinal exists, none is being deleted,
     and every up-to-date Pod is Ready: the rollout goes on when the replaced Pod is observed
     Ready, and an outdated Pod that is not Ready never holds it up (it is the one to replace).
+    One pass over the observed Pods, which may be a thousand.
     """
     wanted = request.spec.pod_replicas
-    observed = request.children.by_name(POD)
     prefix = f"{request.parent.name}-"
     outdated: dict[int, KubeObject] = {}
-    updated = 0
-    waiting: str | None = None
-    for ordinal in range(wanted):
-        name = f"{prefix}{ordinal}"
-        pod = observed.get(name)
-        if pod is None:
-            waiting = waiting or f"Pod {name} is being created"
-        elif is_terminating(pod):
-            waiting = waiting or f"Pod {name} is being deleted"
-        elif _annotation(pod, TEMPLATE_HASH) != template_hash:
-            outdated[ordinal] = pod
+    blocking: dict[int, str] = {}
+    present: set[int] = set()
+    live = ready = updated = 0
+    for observed in request.children.unordered(POD):
+        meta = observed.get("metadata") or {}
+        terminating = bool(meta.get("deletionTimestamp"))
+        is_ready = not terminating and pod_is_ready(observed)
+        live += not terminating
+        ready += is_ready
+        ordinal = _ordinal(meta.get("name"), prefix, wanted)
+        if ordinal is None:
+            continue
+        present.add(ordinal)
+        if terminating:
+            blocking[ordinal] = "is being deleted"
+        elif (meta.get("annotations") or {}).get(TEMPLATE_HASH) != template_hash:
+            outdated[ordinal] = observed
         else:
             updated += 1
-            if not pod_is_ready(pod):
-                waiting = waiting or f"Pod {name} is not Ready yet"
+            if not is_ready:
+                blocking[ordinal] = "is not Ready yet"
+    if outdated and len(present) < wanted:
+        blocking.update((o, "is being created") for o in range(wanted) if o not in present)
+    waiting = None
+    if outdated and blocking:
+        first = min(blocking)
+        waiting = f"Pod {prefix}{first} {blocking[first]}"
     replacing = min(outdated) if outdated and waiting is None else None
-    return RolloutPlan(outdated, updated, replacing, waiting if outdated else None)
+    return RolloutPlan(outdated, updated, replacing, waiting, live, ready)
 
 
-def _annotation(obj: KubeObject, key: str) -> object:
-    return ((obj.get("metadata") or {}).get("annotations") or {}).get(key)
+def _ordinal(name: object, prefix: str, wanted: int) -> int | None:
+    """Return the ordinal of a Pod named `<prefix><n>` with n < wanted, else None."""
+    if not isinstance(name, str) or not name.startswith(prefix):
+        return None
+    digits = name[len(prefix) :]
+    if not digits.isdigit() or (digits != "0" and digits.startswith("0")):
+        return None
+    ordinal = int(digits)
+    return ordinal if ordinal < wanted else None
 
 
 def podcluster_container(request: HookRequest[PodClusterSpec, NoOptions]) -> KubeObject:
@@ -156,12 +179,8 @@ def podcluster_pod(
 def podcluster_status(
     request: HookRequest[PodClusterSpec, NoOptions], plan: RolloutPlan
 ) -> KubeObject:
-    """Count the observed Pods that are not being deleted, and the Ready ones among them."""
-    live = ready = 0
-    for observed in request.children.unordered(POD):
-        if not is_terminating(observed):
-            live += 1
-            ready += pod_is_ready(observed)
+    """Report the observed Pods that are not being deleted, the Ready ones, the rollout."""
+    live, ready = plan.live, plan.ready
     wanted = request.spec.pod_replicas
     conditions = request.conditions()
     message = f"{ready}/{wanted} Pods ready, {live} exist"
