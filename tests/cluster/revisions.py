@@ -87,37 +87,30 @@ def is_rolling(strategies: Strategies, group: str, kind: str) -> bool:
 def make_patch(parent: KubeObject, field_paths: list[str]) -> KubeObject:
     """controller_revision.go `makePatch`: the parent's values at the dotted field paths."""
     patch: KubeObject = {}
-    for path in field_paths:
-        parts = path.split(".")
-        value: Any = parent
-        for part in parts:
-            value = value.get(part) if isinstance(value, dict) else None
-            if value is None:
-                break
-        if value is None:
-            continue
-        target = patch
-        for part in parts[:-1]:
-            target = target.setdefault(part, {})
-        target[parts[-1]] = copy.deepcopy(value)
+    _copy_paths(parent, patch, field_paths)
     return patch
 
 
 def apply_patch(parent: KubeObject, patch: KubeObject, field_paths: list[str]) -> None:
     """controller_revision.go `applyPatch`: put a revision's values back into a parent copy."""
+    _copy_paths(patch, parent, field_paths)
+
+
+def _copy_paths(source: KubeObject, target: KubeObject, field_paths: list[str]) -> None:
+    """Copy the values `source` has at the dotted paths into `target`, making parents on the way."""
     for path in field_paths:
         parts = path.split(".")
-        value: Any = patch
+        value: Any = source
         for part in parts:
             value = value.get(part) if isinstance(value, dict) else None
             if value is None:
                 break
         if value is None:
             continue
-        target = parent
+        into = target
         for part in parts[:-1]:
-            target = target.setdefault(part, {})
-        target[parts[-1]] = copy.deepcopy(value)
+            into = into.setdefault(part, {})
+        into[parts[-1]] = copy.deepcopy(value)
 
 
 def revision_name(plural: str, group: str, parent_uid: str, patch: KubeObject) -> str:
