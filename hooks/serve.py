@@ -152,6 +152,8 @@ def _post_worker_init(worker: Any) -> None:
         in_flight.take_turns()
         if isinstance(worker, BufferingWorker):
             worker.in_flight = in_flight
+            refusal = _extension(worker, "refusal")
+            worker.refusal = refusal if callable(refusal) else None
     previous = signal.getsignal(signal.SIGTERM)
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:

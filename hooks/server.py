@@ -221,7 +221,7 @@ def create_app(
             },
         )
 
-    app.wsgi_app = HookPath(  # type: ignore[method-assign]
+    app.wsgi_app = hook_path = HookPath(  # type: ignore[method-assign]
         app.wsgi_app,
         settings=settings,
         controllers=controllers,
@@ -230,6 +230,7 @@ def create_app(
         in_flight=in_flight,
         clock=clock,
     )
+    app.extensions["kubehooks"]["refusal"] = hook_path.refusal
     readiness.ready()
     return app
 
@@ -475,6 +476,51 @@ class HookPath:
             raise
         return _Sent(payload, call, status)
 
+    def _too_many(self) -> dict[str, str]:
+        message = (
+            f"the server holds its limit of {self._in_flight.limit} hook calls "
+            "(computing, or waiting to be accepted); "
+            f"retry after {self._retry_after}s"
+        )
+        return {"error": "TooManyRequests", "message": message}
+
+    def refusal(self, head: bytes) -> bytes | None:
+        """Return the whole 429 answer to a hook call refused from its headers alone, logged
+        and counted like any call; None for what is not a hook call this app would refuse (an
+        unknown route, missing credentials): a thread answers those as usual.
+
+        The worker's event loop sends it (`hooks.worker`), so under a burst a refusal costs
+        neither a thread nor a parse: the request line and a few headers are all it reads.
+        """
+        lines = head.decode("latin-1").split("\r\n")
+        method, _, rest = lines[0].partition(" ")
+        parts = rest.partition(" ")[0].partition("?")[0].split("/")
+        if method != "POST" or len(parts) != 3 or parts[0] or parts[2] not in HOOKS:
+            return None
+        bound = self._controllers.get(parts[1])
+        if bound is None or (parts[2] == "customize" and bound.controller.customize is None):
+            return None
+        fields = {}
+        for line in lines[1:]:
+            name, colon, value = line.partition(":")
+            if colon:
+                fields[name.strip().lower()] = value.strip()
+        credentials = self._credentials
+        if credentials.enabled and not credentials.accepts(fields.get("authorization")):
+            return None
+        rid = request_id(fields.get("x-request-id")) or secrets.token_hex(16)
+        call = _Call(parts[1], parts[2], rid)
+        call.error = "TooManyRequests"
+        payload = orjson.dumps(self._too_many())
+        answer = (
+            "HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+            f"Retry-After: {self._retry_after}\r\nX-Request-Id: {rid}\r\n\r\n"
+        ).encode("latin-1") + payload
+        call.seconds = time.perf_counter() - call.started
+        call.record(429)
+        return answer
+
     def _failure(self, err: Exception, call: _Call) -> tuple[int, dict[str, Any]]:
         """Return the JSON error answering an exception, as Flask's error handlers word it."""
         if isinstance(err, BadRequest):
@@ -513,12 +559,7 @@ class HookPath:
         if not self._in_flight.enter():
             call.error = "TooManyRequests"
             headers["Retry-After"] = self._retry_after
-            message = (
-                f"the server holds its limit of {self._in_flight.limit} hook calls "
-                "(computing, or waiting to be accepted); "
-                f"retry after {self._retry_after}s"
-            )
-            return 429, {"error": "TooManyRequests", "message": message}
+            return 429, self._too_many()
         call.held = held = self._gc_pause.hold(len(raw))
         try:
             answer, cacheable = self._compute(bound, call, raw, held)

@@ -14,10 +14,17 @@ gunicorn's own parser, so every rule of gunicorn's HTTP parsing still applies; i
 writes time out after the body deadline.
 
 Admission (`InFlight`) is decided as soon as a call's headers are in: a call that finds a slot
-keeps it while its body is read, first; the body of a call that finds none is read after the
-others and dropped as it arrives, and the app answers it 429 from its headers alone (which then
-say `Content-Length: 0`). Past a budget of buffered bytes only calls holding a slot are read,
-so memory stays bounded whatever the number of connections.
+keeps it while its body is read, first; a call that finds none is answered 429 at once, from its
+headers alone (rewritten to say `Content-Length: 0` and `Connection: close`), before any more of
+its body is read. A client that reads while it writes, as Go's does, has its 429 in a
+millisecond; one that reads only once it has written everything has its body dropped (see
+`_linger`), after the admitted bodies, in large reads. Past a budget of buffered bytes only
+calls holding a slot are read, so memory stays bounded whatever the number of connections.
+
+Connections closed after an answer are half-closed and drained in the loop (`_linger`), never
+by a blocking read: gunicorn drains them in its event loop with a blocking read of up to 2 s,
+so a client that kept a connection open after a `Connection: close` answer stopped the worker
+for 2 s each time.
 
 The errors gunicorn answers itself (a malformed request line, `Transfer-Encoding: xchunked`,
 chunked with Content-Length, headers too large) get the app's JSON error body instead of
@@ -38,6 +45,7 @@ import ssl
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from functools import partial
 from http import HTTPStatus
 from typing import Any
@@ -65,6 +73,17 @@ and back-pressure")."""
 RESERVATION_SECONDS = 2.0
 """How long a call keeps the slot reserved when its headers came in, if its body is slower (so
 that slow bodies cannot hold every slot); a 16 MiB body at 100 MB/s takes 0.17 s."""
+LINGER_BYTES = 64 * 1024
+"""Bytes dropped at most from a connection closed after its answer, besides the rest of a
+refused body (gunicorn's own figure)."""
+LINGER_SECONDS = 2.0
+"""How long a connection closed after its answer is drained at most (gunicorn's own figure); a
+refused body gets `limits.bodyTimeoutSeconds`, the time it would have had to arrive."""
+ACCEPT_BATCH = 64
+"""Connections accepted at most per turn of the loop."""
+DRAIN_READS = 4
+"""Reads of `DRAIN_BYTES` at most per turn of the loop for one lingering connection."""
+DRAIN_BYTES = 1024 * 1024
 MAX_HEADER_BYTES = 1024 * 1024
 """Past this many bytes without the blank line that ends the headers, the parser refuses the
 request (431, or 414 for the request line); gunicorn's own limits are well below it."""
@@ -88,7 +107,6 @@ class PendingRequest:
         "_chunk_at",
         "posts",
         "awaits_continue",
-        "_discard",
     )
 
     def __init__(
@@ -107,43 +125,41 @@ class PendingRequest:
         """Whether the headers are in and announce a POST: a hook call, held by the app."""
         self.awaits_continue = False
         """Whether the client waits for `100 Continue` before it sends the body."""
-        self._discard: int | None = None
-        """Body bytes still to be read and dropped (`discard_body`); None when keeping it."""
 
     @property
     def headers_in(self) -> bool:
         """Return whether the blank line ending the headers has arrived."""
         return self._body_start >= 0
 
-    def discard_body(self) -> bool:
-        """Drop the body of a refused call as it arrives, keeping only the headers, which now
-        say `Content-Length: 0` (the app answers 429 from them); False if its length is unknown.
+    def refuse(self) -> int | None:
+        """Keep only the headers of a refused call, which now say `Content-Length: 0` and
+        `Connection: close`: the app answers 429 from them at once, before the body is read.
+        Return how many bytes of the body are still to come (the worker drops them after the
+        answer, `BufferingWorker._linger`); None when its length is unknown (chunked: it is read
+        and answered as usual).
         """
-        if self._length is None or self._length <= 0 or self._discard is not None:
-            return False
-        received = self.buffer[self._body_start :]
+        if self._length is None or self._length < 0:
+            return None
+        received = len(self.buffer) - self._body_start
         head = bytes(self.buffer[: self._body_start - 4]).split(b"\r\n")
-        kept = [line for line in head if not line.lower().startswith(b"content-length:")]
-        self.buffer = bytearray(b"\r\n".join([*kept, b"Content-Length: 0", b"", b""]))
-        self._discard = self._length
-        self.add(bytes(received))
-        return True
+        framing = (b"content-length:", b"connection:")
+        kept = [line for line in head if not line.lower().startswith(framing)]
+        lines = [*kept, b"Content-Length: 0", b"Connection: close", b"", b""]
+        self.buffer = bytearray(b"\r\n".join(lines))
+        self._body_start, self._scanned = len(self.buffer), len(self.buffer)
+        rest, self._length = max(self._length - received, 0), 0
+        self.awaits_continue = False
+        return rest
 
     def wanted(self) -> int:
         """Return how many bytes to ask the socket for: the rest of the body when known."""
-        if self._discard is not None:
-            return max(min(self._discard, MAX_RECV_BYTES), 1)
         if self._length is not None and self._length > 0:
             rest = self._body_start + self._length - len(self.buffer)
             return min(max(rest, RECV_BYTES), MAX_RECV_BYTES)
         return RECV_BYTES
 
     def add(self, data: bytes) -> None:
-        """Append bytes read from the connection (dropping those of a discarded body)."""
-        if self._discard:
-            dropped = min(self._discard, len(data))
-            self._discard -= dropped
-            data = data[dropped:]
+        """Append bytes read from the connection."""
         self.buffer += data
 
     @property
@@ -153,8 +169,6 @@ class PendingRequest:
 
     def complete(self, now: float) -> bool:
         """Return whether the parser can take over without waiting for the client."""
-        if self._discard is not None:
-            return self._discard == 0
         if self._body_start < 0:
             end = self.buffer.find(b"\r\n\r\n", max(self._scanned - 3, 0))
             if end < 0:
@@ -264,6 +278,10 @@ class BufferedConn(TConn):  # type: ignore[misc]
         self.counted = False
         """Counted in the worker's `reserved_reading`."""
         self.handshaken = not isinstance(sock, ssl.SSLSocket)
+        self.unread: int | None = None
+        """Bytes of a refused call's body still to come, dropped after its 429 (`_linger`)."""
+        self.linger_left = 0
+        self.linger_until = 0.0
 
     def init(self) -> None:
         """Called by the thread before it parses: its reads and writes get a deadline."""
@@ -285,6 +303,9 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
     wait (the kernel's buffers, then TCP, hold their senders back), so memory stays bounded."""
     in_flight: InFlight | None = None
     """The app's in-flight limit (`hooks.serve` sets it once the app is loaded)."""
+    refusal: Callable[[bytes], bytes | None] | None = None
+    """The app's whole 429 answer to a refused call's headers (`HookPath.refusal`), sent by
+    the loop itself; None, or an answer of None, leaves the refusal to a thread."""
 
     def handle(self, conn: BufferedConn) -> Any:
         """Answer one request in a thread, telling the app what its headers found (reserved or
@@ -307,19 +328,30 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         """Bytes held by the requests being read."""
         self.reserved_reading = 0
         """Calls holding a reserved slot whose body is being read: refused bodies wait."""
+        self.lingering: set[BufferedConn] = set()
+        """Connections closed after their answer, drained until the client closes (`_linger`)."""
+        self.scratch = memoryview(bytearray(DRAIN_BYTES))
         self.tls_context = gunicorn_sock.ssl_context(self.cfg) if self.cfg.is_ssl else None
         util.write_error = write_json_error
         sys.setswitchinterval(SWITCH_SECONDS)
         super().init_process()
 
     def accept(self, listener: socket.socket) -> None:
-        """Accept one connection and start reading its first request in the loop."""
-        try:
-            client, address = listener.accept()
-        except OSError as err:
-            if err.errno in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+        """Accept the connections waiting (up to `ACCEPT_BATCH`) and start reading each one's
+        first request in the loop: a call is admitted or refused as soon as its headers are in,
+        rather than after a wait on the listening socket as long as the loop's busiest turns."""
+        for _ in range(ACCEPT_BATCH):
+            if self.nr_conns >= self.worker_connections:
                 return
-            raise
+            try:
+                client, address = listener.accept()
+            except OSError as err:
+                if err.errno in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                    return
+                raise
+            self._accepted(listener, client, address)
+
+    def _accepted(self, listener: socket.socket, client: socket.socket, address: Any) -> None:
         self.nr_conns += 1
         client.setblocking(False)
         sock: Any = client
@@ -348,10 +380,68 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         if enabled or self.alive:
             super().set_accept_enabled(enabled)
 
+    def finish_request(self, conn: BufferedConn, fs: Any) -> None:
+        """Keep a connection alive as gunicorn does, or close it without blocking (`_linger`)."""
+        try:
+            keep = not fs.cancelled() and fs.result()
+        except Exception:
+            keep = True  # gunicorn's own path logs nothing and closes at once
+        if keep:
+            super().finish_request(conn, fs)
+        else:
+            self._linger(conn)
+
+    def _linger(self, conn: BufferedConn) -> None:
+        """Close after the answer (RFC 9112 section 9.6): send FIN, then drop what the client
+        still sends until it closes, so the kernel does not reset the connection (and the
+        answer with it) over unread bytes. The rest of a refused body is dropped in full, if it
+        comes in time: a client that reads only once it has written (Python's http.client)
+        would otherwise see a reset instead of its 429."""
+        try:
+            conn.sock.shutdown(socket.SHUT_WR)
+            conn.sock.setblocking(False)
+        except OSError:
+            self._close(conn)
+            return
+        unread, conn.unread = conn.unread, None
+        conn.linger_left = LINGER_BYTES + (unread or 0)
+        conn.linger_until = time.monotonic() + (self.body_seconds if unread else LINGER_SECONDS)
+        self.lingering.add(conn)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_lingering, conn))
+
+    def _on_lingering(self, conn: BufferedConn, _fileobj: object) -> None:
+        if self.reserved_reading:
+            self._park(conn)  # the bodies of admitted calls first
+            return
+        try:
+            for _ in range(DRAIN_READS):
+                read = conn.sock.recv_into(self.scratch)
+                conn.linger_left -= read
+                if not read or conn.linger_left <= 0:
+                    break
+            else:
+                return
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+            return
+        except OSError:
+            pass
+        self._stop_lingering(conn)
+
+    def _stop_lingering(self, conn: BufferedConn) -> None:
+        self.lingering.discard(conn)
+        self._forget(conn)
+        self._close(conn)
+
+    def _close(self, conn: BufferedConn) -> None:
+        self.nr_conns -= 1
+        conn.close()
+
     def murder_pending(self) -> None:
         """Answer 408 to, and close, the connections past their read deadline."""
         super().murder_pending()
         now = time.monotonic()
+        for conn in [conn for conn in self.lingering if conn.linger_until <= now]:
+            self._stop_lingering(conn)
         late = [conn for conn in self.reading if conn.pending and conn.pending.deadline <= now]
         for conn in self.reading:
             if conn.reserved and conn.reserved_until <= now and self.in_flight is not None:
@@ -391,7 +481,9 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
                 conn.handshaken = True
             while not pending.complete(time.monotonic()):
                 if pending.headers_in and pending.posts and not conn.decided:
-                    self._decide(conn)
+                    if self._decide(conn):
+                        return  # refused and answered by the loop; its body is dropped
+                    continue  # a refused call is complete now: only its headers are kept
                 if pending.awaits_continue and conn.reserved is not False:
                     pending.awaits_continue = False  # curl, for one, waits a second for it
                     conn.sock.send(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -419,19 +511,37 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
             return
         self._dispatch(conn)
 
-    def _decide(self, conn: BufferedConn) -> None:
-        """Reserve an in-flight slot for a call whose headers are in, before reading its body."""
+    def _decide(self, conn: BufferedConn) -> bool:
+        """Reserve an in-flight slot for a call whose headers are in, before reading its body;
+        return whether the call was refused and answered here (see `refusal`)."""
         conn.decided = True
-        if self.in_flight is not None:
-            conn.reserved = self.in_flight.reserve()
-            conn.reserved_until = time.monotonic() + RESERVATION_SECONDS
-            if conn.reserved:
-                conn.counted = True
-                self.reserved_reading += 1
-            if conn.reserved is False and conn.pending is not None:
-                before = len(conn.pending.buffer)
-                conn.pending.discard_body()
-                self.buffered += len(conn.pending.buffer) - before
+        if self.in_flight is None:
+            return False
+        conn.reserved = self.in_flight.reserve()
+        conn.reserved_until = time.monotonic() + RESERVATION_SECONDS
+        if conn.reserved:
+            conn.counted = True
+            self.reserved_reading += 1
+        if conn.reserved is not False or conn.pending is None:
+            return False
+        before = len(conn.pending.buffer)
+        conn.unread = conn.pending.refuse()
+        self.buffered += len(conn.pending.buffer) - before
+        answer = self.refusal(bytes(conn.pending.buffer)) if self.refusal else None
+        if conn.unread is None or answer is None:
+            return False
+        try:
+            if conn.sock.send(answer) == len(answer):
+                self._forget(conn)
+                conn.pending = None
+                self._linger(conn)
+                return True
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+            pass
+        except OSError:
+            self._drop(conn)
+            return True
+        return False  # the kernel took part of it (never seen): a thread answers instead
 
     def _dispatch(self, conn: BufferedConn) -> None:
         """Hand a complete request (or one the parser must refuse) to the thread pool."""
@@ -476,13 +586,13 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
     def _unpark(self) -> None:
         """Read the parked connections again once the budget and the admitted bodies allow."""
         while self.parked and self.buffered < self.buffer_budget_bytes:
-            if self.reserved_reading and self.parked[0].reserved is False:
+            waiting = self.parked[0]
+            if self.reserved_reading and (waiting.reserved is False or waiting in self.lingering):
                 return
             resumed = self.parked.popleft()
             resumed.parked = False
-            self.poller.register(
-                resumed.sock, selectors.EVENT_READ, partial(self._on_readable, resumed)
-            )
+            on_ready = self._on_lingering if resumed in self.lingering else self._on_readable
+            self.poller.register(resumed.sock, selectors.EVENT_READ, partial(on_ready, resumed))
 
     def _drop(self, conn: BufferedConn) -> None:
         self._forget(conn)
@@ -490,5 +600,4 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
             self.in_flight.release()
         conn.reserved = None
         conn.pending = None
-        self.nr_conns -= 1
-        conn.close()
+        self._close(conn)

@@ -171,6 +171,61 @@ def test_a_burst_over_the_in_flight_limit_is_refused_while_the_admitted_calls_ar
         assert answer.json()["error"] == "TooManyRequests"
 
 
+def test_a_refused_call_is_answered_from_its_headers_before_its_body_is_sent(
+    tmp_path: Path,
+) -> None:
+    """The 429 does not wait for the body: a client that reads while it writes (Go's, so
+    Metacontroller's) has it at once, and the rest of its body is never read."""
+    config = "limits: {maxInFlight: 1, retryAfterSeconds: 3}\n"
+    with serve(tmp_path, config=config, args=("--workers", "1")) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        big = 8 * 1024 * 1024
+        head = (
+            "POST /foo/sync HTTP/1.1\r\nHost: kubehooks\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {big}\r\nX-Request-Id: refused-1\r\n\r\n"
+        ).encode()
+        with socket.create_connection((LOOPBACK, port), timeout=10) as holder:
+            holder.sendall(head.replace(b"refused-1", b"holder") + b"{")  # holds the one slot
+            time.sleep(0.3)
+            with socket.create_connection((LOOPBACK, port), timeout=10) as refused:
+                refused.sendall(head)  # headers only: the body is never sent
+                answer = _read_response(refused)
+    status, _, rest = answer.partition(b"\r\n")
+    assert status == b"HTTP/1.1 429 Too Many Requests", answer[:300]
+    headers, _, body = rest.partition(b"\r\n\r\n")
+    assert b"Retry-After: 3" in headers.split(b"\r\n")
+    assert b"Connection: close" in headers.split(b"\r\n")
+    assert b"X-Request-Id: refused-1" in headers.split(b"\r\n")
+    assert json.loads(body)["error"] == "TooManyRequests"
+    lines = server.log.read_text().splitlines()
+    logged = [json.loads(line) for line in lines if line.startswith("{") and "429" in line]
+    assert any(line.get("requestId") == "refused-1" for line in logged)  # logged like any call
+
+
+def test_connections_kept_open_after_a_closing_answer_do_not_stall_the_worker(
+    tmp_path: Path,
+) -> None:
+    """gunicorn drains a connection it closes with a blocking read of up to 2 s in its event
+    loop: five clients that read a `Connection: close` answer and then neither send nor close
+    stopped every other call for 10 s. Here they are drained in the loop, without blocking."""
+    with serve(tmp_path, args=("--workers", "1")) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        idle = [socket.create_connection((LOOPBACK, port), timeout=10) for _ in range(5)]
+        try:
+            for sock in idle:
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            for sock in idle:
+                assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")  # answered; kept open
+            answers = [
+                requests.post(f"{server.url}/foo/sync", data=FOO, headers=JSON, timeout=1.5)
+                for _ in range(3)
+            ]
+            assert [answer.status_code for answer in answers] == [200] * 3
+        finally:
+            for sock in idle:
+                sock.close()
+
+
 @contextmanager
 def _trickling(port: int, count: int) -> Iterator[list[socket.socket]]:
     """Open `count` connections that send a request's headers one line a second, never done."""

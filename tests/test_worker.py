@@ -92,16 +92,17 @@ def test_a_client_waiting_for_100_continue_is_told_to_send_its_body() -> None:
     assert not _pending(HEAD + b"Expect: 100-continue\r\n\r\n").awaits_continue  # no body
 
 
-def test_a_refused_calls_body_is_dropped_and_its_headers_say_it_has_none() -> None:
-    pending = _pending(HEAD + b"Content-Length: 6\r\nContent-Type: application/json\r\n\r\nab")
-    assert not pending.complete(0.0)
-    assert pending.discard_body()
-    assert (
-        bytes(pending.buffer)
-        == HEAD + b"Content-Type: application/json\r\nContent-Length: 0\r\n\r\n"
+def test_a_refused_call_keeps_only_its_headers_which_say_it_has_no_body_and_closes() -> None:
+    head = (
+        HEAD + b"Content-Length: 6\r\nConnection: keep-alive\r\nContent-Type: application/json\r\n"
     )
-    pending.add(b"cd")
+    pending = _pending(head + b"\r\nab")
     assert not pending.complete(0.0)
-    pending.add(b"efPOST /next")  # the rest of the body, then a pipelined request
+    assert pending.refuse() == 4  # the rest of the body, dropped after the 429
     assert pending.complete(0.0)
-    assert bytes(pending.buffer).endswith(b"Content-Length: 0\r\n\r\nPOST /next")
+    assert bytes(pending.buffer) == (
+        HEAD + b"Content-Type: application/json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    chunked = _pending(HEAD + b"Transfer-Encoding: chunked\r\n\r\n4\r\nab")
+    assert not chunked.complete(0.0)
+    assert chunked.refuse() is None  # unknown length: read and answered as usual
