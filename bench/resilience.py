@@ -254,8 +254,8 @@ def _timed_post(server: Server, body: bytes, timeout: float) -> tuple[int, float
             sock.shutdown(socket.SHUT_RDWR)  # stops a sender the answer made pointless
         except OSError:
             pass
+        sender.join(timeout)  # before close: a closed descriptor's number is soon reused
         sock.close()
-        sender.join(timeout)
     return status, (time.perf_counter() - started) * 1000, retry
 
 

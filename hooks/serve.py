@@ -43,7 +43,7 @@ from hooks import metrics
 from hooks.edge import InFlight, Readiness, in_flight_limit
 from hooks.logs import JsonFormatter
 from hooks.registry import enabled_names
-from hooks.server import create_app
+from hooks.server import HookPath, create_app
 from hooks.settings import Limits, Settings, TlsConfig
 from hooks.worker import BufferingWorker
 
@@ -154,6 +154,9 @@ def _post_worker_init(worker: Any) -> None:
             worker.in_flight = in_flight
             refusal = _extension(worker, "refusal")
             worker.refusal = refusal if callable(refusal) else None
+    hook_path = _extension(worker, "hook_path")
+    if isinstance(hook_path, HookPath):
+        hook_path.start_compute_child()
     previous = signal.getsignal(signal.SIGTERM)
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:

@@ -21,6 +21,7 @@ import os
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from http import HTTPStatus
@@ -33,6 +34,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from hooks import metrics
 from hooks.auth import Credentials, load_credentials
+from hooks.compute import ComputeChild, ComputeChildGone
 from hooks.contract import CustomizeRequest, KubeObject, SyncRequest, SyncResponse
 from hooks.edge import (
     Etags,
@@ -231,6 +233,7 @@ def create_app(
         clock=clock,
     )
     app.extensions["kubehooks"]["refusal"] = hook_path.refusal
+    app.extensions["kubehooks"]["hook_path"] = hook_path
     readiness.ready()
     return app
 
@@ -411,6 +414,28 @@ class _Sent:
         self._call.record(self._status)
 
 
+_LOGGED_META = ("namespace", "name", "uid", "generation")
+
+
+@dataclass(frozen=True)
+class Serialised:
+    """An answer already serialised (by the compute child)."""
+
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class Computed:
+    """What the compute child sends back: the answer, and what the log line and metrics need."""
+
+    status: int
+    cacheable: bool
+    error: str | None
+    spec_error: str | None
+    children: int | None
+    parent: dict[str, Any]
+
+
 class HookPath:
     """POST /<controller>/<hook> of the served controllers, as plain WSGI in front of Flask.
 
@@ -442,6 +467,8 @@ class HookPath:
         self._clock = clock
         self._gc_pause = GcPause()
         self._retry_after = str(settings.limits.retry_after_seconds)
+        self.compute_child: ComputeChild | None = None
+        """Computes the large calls in `kubehooks serve`'s workers (`hooks.compute`)."""
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "POST":
@@ -458,7 +485,10 @@ class HookPath:
         try:
             status, body = self._answer(bound, call, environ, headers)
             # Inside the try: an answer that cannot be serialised is an error like any other.
-            payload = b"" if body is None else dump_answer(body)
+            if isinstance(body, Serialised):
+                payload = body.payload
+            else:
+                payload = b"" if body is None else dump_answer(body)
         except Exception as err:  # every failure gets a JSON answer; bugs are logged too
             status, body = self._failure(err, call)
             headers = {}
@@ -560,15 +590,65 @@ class HookPath:
             call.error = "TooManyRequests"
             headers["Retry-After"] = self._retry_after
             return 429, self._too_many()
-        call.held = held = self._gc_pause.hold(len(raw))
+        answer: KubeObject | Serialised
         try:
-            answer, cacheable = self._compute(bound, call, raw, held)
+            if self.compute_child is not None and len(raw) >= GcPause.LARGE:
+                status, answer, cacheable = self._compute_in_child(call, raw)
+            else:
+                call.held = held = self._gc_pause.hold(len(raw))
+                answer, cacheable = self._compute(bound, call, raw, held)
+                status = 200
         finally:
             self._in_flight.leave()
-        if etag is not None and etags is not None and cacheable:
+        if status == 200 and etag is not None and etags is not None and cacheable:
             headers["ETag"] = etag
             etags.answered(etag)
-        return 200, answer
+        return status, answer
+
+    def start_compute_child(self) -> None:
+        """Fork the child that computes this process's large calls (`hooks.compute`); called
+        in each gunicorn worker before its threads start."""
+        limit = self._limits.max_body_bytes
+        self.compute_child = ComputeChild(
+            self.computed, request_bytes=limit, answer_bytes=4 * limit
+        )
+
+    def _compute_in_child(self, call: _Call, raw: bytes) -> tuple[int, Serialised, bool]:
+        """Compute in the child; if it is gone, here (`hooks.compute`)."""
+        child = self.compute_child
+        assert child is not None
+        try:
+            outcome, payload = child.call((call.controller, call.hook, call.request_id), raw)
+        except ComputeChildGone:
+            self.compute_child = None
+            bound = self._controllers[call.controller]
+            call.held = held = self._gc_pause.hold(len(raw))
+            answer, cacheable = self._compute(bound, call, raw, held)
+            return 200, Serialised(dump_answer(answer)), cacheable
+        call.error, call.spec_error = outcome.error, outcome.spec_error
+        call.children, call.parent = outcome.children, outcome.parent
+        return outcome.status, Serialised(payload), outcome.cacheable
+
+    def computed(self, message: tuple[str, str, str], raw: bytes) -> tuple[Computed, bytes]:
+        """Answer one call in the compute child: what `_answer` does once a call is admitted,
+        with errors worded as `__call__` words them."""
+        controller, hook, rid = message
+        call = _Call(controller, hook, rid)
+        held = self._gc_pause.hold(len(raw))
+        try:
+            answer, cacheable = self._compute(self._controllers[controller], call, raw, held)
+            status, payload = 200, dump_answer(answer)
+        except Exception as err:
+            status, body = self._failure(err, call)
+            payload, cacheable = orjson.dumps(body), False
+        finally:
+            held.release()
+        meta = call.parent.get("metadata") if isinstance(call.parent, dict) else None
+        identity = {key: meta.get(key) for key in _LOGGED_META} if isinstance(meta, dict) else {}
+        outcome = Computed(
+            status, cacheable, call.error, call.spec_error, call.children, {"metadata": identity}
+        )
+        return outcome, payload
 
     def _compute(
         self, bound: BoundController, call: _Call, raw: bytes, held: Held

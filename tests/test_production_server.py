@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import signal
 import socket
 import ssl
@@ -224,6 +225,60 @@ def test_connections_kept_open_after_a_closing_answer_do_not_stall_the_worker(
         finally:
             for sock in idle:
                 sock.close()
+
+
+def _without_times(value: Any) -> Any:
+    """Drop the fields that hold the time of the answer (conditions' transition times)."""
+    if isinstance(value, dict):
+        return {k: _without_times(v) for k, v in value.items() if not k.endswith("Time")}
+    if isinstance(value, list):
+        return [_without_times(item) for item in value]
+    return value
+
+
+def _compute_children(server_pid: int) -> list[int]:
+    """Return the compute children (`hooks.compute`) of the server's worker processes."""
+    from bench.servers import child_pids
+
+    return [child for worker in child_pids(server_pid) for child in child_pids(worker)]
+
+
+def test_large_calls_are_computed_in_a_child_process_and_answered_as_in_process(
+    tmp_path: Path,
+) -> None:
+    """A worker computes large calls in a child it forked (so its event loop keeps the
+    interpreter lock); the answers, errors and log lines are those of the in-process path, and
+    a worker whose child died computes the calls itself."""
+    from hooks.server import create_app
+    from hooks.settings import Settings
+
+    heavy = _heavy_request()
+    mistaken = json.loads(heavy)
+    mistaken["parent"]["kind"] = "Other"
+    wrong = json.dumps(mistaken).encode()
+    local = create_app(Settings()).test_client()
+    with local.post("/podcluster/sync", data=heavy, headers=JSON) as in_process:
+        expected = _without_times(in_process.json)
+    with local.post("/podcluster/sync", data=wrong, headers=JSON) as refused:
+        assert refused.status_code == 400 and refused.json["error"] == "WrongKind"
+    with serve(tmp_path, args=("--workers", "1")) as server:
+        children = _compute_children(server.process.pid)
+        assert len(children) == 1, "one compute child per worker"
+        url = f"{server.url}/podcluster/sync"
+        answer = requests.post(url, data=heavy, headers=JSON, timeout=30)
+        assert answer.status_code == 200
+        assert _without_times(answer.json()) == expected
+        error = requests.post(url, data=wrong, headers=JSON, timeout=30)
+        assert (error.status_code, error.json()) == (400, refused.json)
+        os.kill(children[0], signal.SIGKILL)
+        again = requests.post(url, data=heavy, headers=JSON, timeout=30)
+        assert again.status_code == 200
+        assert _without_times(again.json()) == expected
+        assert "compute child" in server.logs()
+    lines = [json.loads(line) for line in server.logs().splitlines() if line.startswith("{")]
+    calls = [line for line in lines if line.get("controller") == "podcluster"]
+    assert [call["status"] for call in calls] == [200, 400, 200]
+    assert calls[0]["name"] and calls[0]["children"] == 1000 and calls[1]["result"] == "WrongKind"
 
 
 @contextmanager
