@@ -145,7 +145,8 @@ def _worker_stopping(worker: Any) -> None:
 
 
 def _post_worker_init(worker: Any) -> None:
-    """Compute the worker's calls in turn (`InFlight.take_turns`); on SIGTERM report not
+    """Compute the worker's calls in turn (`InFlight.take_turns`), the large ones in a child
+    process (`hooks.compute`), and let its event loop refuse the excess; on SIGTERM report not
     ready, then stop."""
     in_flight = _extension(worker, "in_flight")
     if isinstance(in_flight, InFlight):
@@ -155,7 +156,7 @@ def _post_worker_init(worker: Any) -> None:
             refusal = _extension(worker, "refusal")
             worker.refusal = refusal if callable(refusal) else None
     hook_path = _extension(worker, "hook_path")
-    if isinstance(hook_path, HookPath):
+    if isinstance(worker, BufferingWorker) and isinstance(hook_path, HookPath):
         hook_path.start_compute_child()
     previous = signal.getsignal(signal.SIGTERM)
 

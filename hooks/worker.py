@@ -79,8 +79,6 @@ refused body (gunicorn's own figure)."""
 LINGER_SECONDS = 2.0
 """How long a connection closed after its answer is drained at most (gunicorn's own figure); a
 refused body gets `limits.bodyTimeoutSeconds`, the time it would have had to arrive."""
-ACCEPT_BATCH = 64
-"""Connections accepted at most per turn of the loop."""
 DRAIN_READS = 4
 """Reads of `DRAIN_BYTES` at most per turn of the loop for one lingering connection."""
 DRAIN_BYTES = 1024 * 1024
@@ -337,19 +335,15 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         super().init_process()
 
     def accept(self, listener: socket.socket) -> None:
-        """Accept the connections waiting (up to `ACCEPT_BATCH`) and start reading each one's
-        first request in the loop: a call is admitted or refused as soon as its headers are in,
-        rather than after a wait on the listening socket as long as the loop's busiest turns."""
-        for _ in range(ACCEPT_BATCH):
-            if self.nr_conns >= self.worker_connections:
+        """Accept one connection and start reading its first request in the loop (one at a
+        time: a worker that took every waiting connection would leave the others idle)."""
+        try:
+            client, address = listener.accept()
+        except OSError as err:
+            if err.errno in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
                 return
-            try:
-                client, address = listener.accept()
-            except OSError as err:
-                if err.errno in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
-                    return
-                raise
-            self._accepted(listener, client, address)
+            raise
+        self._accepted(listener, client, address)
 
     def _accepted(self, listener: socket.socket, client: socket.socket, address: Any) -> None:
         self.nr_conns += 1
