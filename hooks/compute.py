@@ -52,14 +52,21 @@ class ComputeChild:
     once written), or, larger, through the socket.
     """
 
-    def __init__(self, run: Run, *, request_bytes: int, answer_bytes: int) -> None:
+    def __init__(
+        self,
+        run: Run,
+        *,
+        request_bytes: int,
+        answer_bytes: int,
+        after: Callable[[], None] = lambda: None,
+    ) -> None:
         self._request_area = mmap.mmap(-1, request_bytes)
         self._answer_area = mmap.mmap(-1, answer_bytes)
         parent_end, child_end = socket.socketpair()
         self.pid = os.fork()
         if self.pid == 0:  # pragma: no cover - runs in the child, which leaves by os._exit
             parent_end.close()
-            _serve_forever(child_end, run, self._request_area, self._answer_area)
+            _serve_forever(child_end, run, after, self._request_area, self._answer_area)
         child_end.close()
         self._sock = parent_end
         self._lock = threading.Lock()
@@ -100,9 +107,14 @@ class ComputeChild:
 
 
 def _serve_forever(  # pragma: no cover
-    sock: socket.socket, run: Run, request_area: mmap.mmap, answer_area: mmap.mmap
+    sock: socket.socket,
+    run: Run,
+    after: Callable[[], None],
+    request_area: mmap.mmap,
+    answer_area: mmap.mmap,
 ) -> None:
-    """The child's life: answer messages until the parent closes the socket, then leave."""
+    """The child's life: answer messages until the parent closes the socket, then leave.
+    `after` runs once each answer is sent (freeing a large request takes a while)."""
     for stop in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
         signal.signal(stop, signal.SIG_IGN)  # the worker stops the child by closing the socket
     for other in (signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH, signal.SIGCHLD):
@@ -120,6 +132,7 @@ def _serve_forever(  # pragma: no cover
             except Exception as err:
                 reply, answer = (False, err), b""
             _send(sock, _put(answer_area, answer), *reply)
+            after()
     except BaseException:
         log.exception("the compute child failed")
         status = 1

@@ -469,6 +469,7 @@ class HookPath:
         self._retry_after = str(settings.limits.retry_after_seconds)
         self.compute_child: ComputeChild | None = None
         """Computes the large calls in `kubehooks serve`'s workers (`hooks.compute`)."""
+        self._computed_call: _Call | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "POST":
@@ -610,7 +611,10 @@ class HookPath:
         in each gunicorn worker before its threads start."""
         limit = self._limits.max_body_bytes
         self.compute_child = ComputeChild(
-            self.computed, request_bytes=limit, answer_bytes=4 * limit
+            self.computed,
+            request_bytes=limit,
+            answer_bytes=4 * limit,
+            after=self._release_computed,
         )
 
     def _compute_in_child(self, call: _Call, raw: bytes) -> tuple[int, Serialised, bool]:
@@ -634,21 +638,25 @@ class HookPath:
         with errors worded as `__call__` words them."""
         controller, hook, rid = message
         call = _Call(controller, hook, rid)
-        held = self._gc_pause.hold(len(raw))
+        call.held = held = self._gc_pause.hold(len(raw))
+        self._computed_call = call  # released once the answer is sent (`Held`)
         try:
             answer, cacheable = self._compute(self._controllers[controller], call, raw, held)
             status, payload = 200, dump_answer(answer)
         except Exception as err:
             status, body = self._failure(err, call)
             payload, cacheable = orjson.dumps(body), False
-        finally:
-            held.release()
         meta = call.parent.get("metadata") if isinstance(call.parent, dict) else None
         identity = {key: meta.get(key) for key in _LOGGED_META} if isinstance(meta, dict) else {}
         outcome = Computed(
             status, cacheable, call.error, call.spec_error, call.children, {"metadata": identity}
         )
         return outcome, payload
+
+    def _release_computed(self) -> None:
+        call, self._computed_call = self._computed_call, None
+        if call is not None:
+            call.release()
 
     def _compute(
         self, bound: BoundController, call: _Call, raw: bytes, held: Held
