@@ -86,9 +86,11 @@ class Server:
             connection.close()
 
     def worker_pids(self) -> list[int]:
-        """Return the processes that answer requests: gunicorn's workers, or the server itself."""
+        """Return the processes that answer requests: gunicorn's workers and their compute
+        children, or the server itself."""
         children = child_pids(self.process.pid)
-        return children or [self.process.pid]
+        compute = [child for worker in children for child in child_pids(worker)]  # hooks.compute
+        return children + compute or [self.process.pid]
 
     def stop(self) -> None:
         """Stop the server and everything it started: SIGTERM, then SIGKILL after 15 s."""
