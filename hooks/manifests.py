@@ -63,6 +63,12 @@ def check_hook_auth(settings: Settings) -> None:
     scheme = urlsplit(settings.hook_url).scheme
     if scheme not in ("http", "https"):
         raise SettingsError(f"hookUrl {settings.hook_url!r} must start with https:// or http://")
+    if settings.tls.client_ca_file:
+        raise SettingsError(
+            "tls.clientCaFile (mutual TLS) cannot be rendered yet: the manifests give "
+            "Metacontroller no client certificate, so every hook call would be refused; "
+            "remove it from the config you render, or deploy mutual TLS by hand"
+        )
     if scheme == "http" and settings.hook_auth != "none" and not settings.allow_insecure_auth:
         raise SettingsError(
             f"hookUrl {settings.hook_url} is plain HTTP but hookAuth is {settings.hook_auth}, "
@@ -216,6 +222,8 @@ def server_objects(settings: Settings) -> list[Manifest]:
     volumes: list[Manifest] = [{"name": "config", "configMap": {"name": APP}}]
     if settings.hook_auth == "bearer":
         config["auth"] = {"bearerTokenFile": f"{SECRETS_DIR}/auth/{ACCEPTED_TOKENS_KEY}"}
+        if settings.auth.protect_metrics:
+            config["auth"]["protectMetrics"] = True
         mounts.append({"name": "auth", "mountPath": f"{SECRETS_DIR}/auth", "readOnly": True})
         volumes.append(
             {"name": "auth", "secret": {"secretName": AUTH_SECRET, "defaultMode": 0o440}}

@@ -84,6 +84,7 @@ def test_server_configmap_carries_every_setting_the_server_reads() -> None:
             "controllers": {"foo": {"defaultImage": "registry.local/nginx:1"}},
             "policy": {"allowPrivileged": True},
             "limits": {"maxInFlight": 8},
+            "auth": {"protectMetrics": True},
         }
     )
     (configmap,) = [obj for obj in server_objects(settings) if obj["kind"] == "ConfigMap"]
@@ -93,3 +94,14 @@ def test_server_configmap_carries_every_setting_the_server_reads() -> None:
     assert loaded.policy.allow_privileged is True
     assert loaded.limits.max_in_flight == 8
     assert loaded.auth.bearer_token_file
+    assert loaded.auth.protect_metrics is True  # not silently dropped: /metrics stays protected
+
+
+def test_mutual_tls_is_refused_rather_than_rendered_without_it() -> None:
+    from hooks.manifests import check_hook_auth
+    from hooks.settings import SettingsError
+
+    tls = {"certFile": "c.pem", "keyFile": "k.pem", "clientCaFile": "ca.pem"}
+    settings = Settings.model_validate({"tls": tls})
+    with pytest.raises(SettingsError, match="clientCaFile"):
+        check_hook_auth(settings)
