@@ -208,10 +208,8 @@ def serve(
     served = settings.model_copy(update={"limits": limits})
     options["loglevel"] = settings.log_level.lower()
     start = start_fields(settings, options)
-    options["when_ready"] = lambda server: _announce("kubehooks serving", start)
-    options["on_exit"] = lambda server: _announce(
-        "kubehooks stopped", {"address": start["address"]}
-    )
+    options["when_ready"] = lambda server: announce("kubehooks serving", start)
+    options["on_exit"] = lambda server: announce("kubehooks stopped", {"address": start["address"]})
     GunicornApplication(lambda: create_app(served), options).run()
 
 
@@ -244,7 +242,7 @@ def _has_credentials(settings: Settings) -> bool:
     return any(files) or any(os.environ.get(name) for name in variables)
 
 
-def _announce(message: str, fields: dict[str, Any]) -> None:
+def announce(message: str, fields: dict[str, Any]) -> None:
     """Write one line to stderr, whatever the log level: a server says when it starts and stops."""
     sys.stderr.write(JsonFormatter().line(time.time(), "INFO", "kubehooks", message, fields) + "\n")
     sys.stderr.flush()

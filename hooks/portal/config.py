@@ -9,7 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-from hooks.settings import SettingsError, describe_config_error
+from hooks.settings import Limits, SettingsError, TlsConfig, describe_config_error
 
 
 class _Config(BaseModel):
@@ -30,6 +30,8 @@ class Retention(_Config):
 
     max_age_days: float | None = Field(default=None, gt=0)
     max_rows: int | None = Field(default=None, ge=1)
+    sweep_seconds: float = Field(default=600.0, gt=0, le=7 * 24 * 3600)
+    """How often the writer applies maxAgeDays and maxRows (each sweep is one DELETE)."""
 
 
 class PortalSettings(_Config):
@@ -52,6 +54,14 @@ class PortalSettings(_Config):
     port: int = Field(default=8099, ge=1, le=65535)
     controllers: tuple[str, ...] | None = None
     """Controller names whose kinds are served and recorded; None: every registered one."""
+    tls: TlsConfig = Field(default_factory=TlsConfig)
+    """HTTPS from certificate and key files, as the hook server's `tls:` (mutual TLS too)."""
+    limits: Limits = Field(default_factory=Limits)
+    """Read deadlines and the in-flight bound, as the hook server's `limits:` (maxBodyBytes,
+    headerTimeoutSeconds, bodyTimeoutSeconds, maxInFlight, retryAfterSeconds)."""
+    threads: int = Field(default=16, ge=2, le=256)
+    """Threads answering requests (one process); at most threads - 1 requests are held, the
+    next gets 429 with Retry-After."""
 
     @property
     def resolved_database_url(self) -> str:

@@ -201,7 +201,7 @@ class Recorder:
                 self.flush()
                 attempt = 0
                 now = self.clock()
-                if now - last_retention > timedelta(minutes=10):
+                if now - last_retention >= timedelta(seconds=self.retention.sweep_seconds):
                     self.retain(now)
                     last_retention = now
             except HistoryUnavailable as err:

@@ -48,7 +48,9 @@ def start_portal(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     """Start `kubehooks portal --dev` and wait for /readyz."""
     command = [sys.executable, "-m", "hooks", "portal", "--config", str(config), "--dev"]
     with log.open("ab") as sink:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+        )
     deadline = time.monotonic() + 30
     while True:
         if process.poll() is not None:
@@ -65,12 +67,17 @@ def start_portal(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
 
 
 def stop(process: subprocess.Popen[bytes], how: signal.Signals = signal.SIGTERM) -> None:
+    """SIGTERM the portal (gunicorn's arbiter stops its worker), or SIGKILL all its processes
+    at once as a container's kill does (its own session: the worker too, no clean exit)."""
     if process.poll() is None:
-        os.kill(process.pid, how)
+        if how == signal.SIGKILL:
+            os.killpg(process.pid, signal.SIGKILL)
+        else:
+            os.kill(process.pid, how)
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
 
 
