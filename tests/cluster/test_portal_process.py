@@ -200,3 +200,46 @@ def test_killed_mid_watch_nothing_duplicated_or_missing_after_restart(
         stop(process)
         for obj in kube.list(aijobs, KILL_NAMESPACE):
             kube.delete(aijobs, KILL_NAMESPACE, obj["metadata"]["name"])
+
+
+def test_sigterm_flushes_what_the_recorder_holds(
+    cluster: LocalCluster, crds: dict[str, CrdInstall], kube: Kube, tmp_path: Path
+) -> None:
+    """The history is write-locked while events arrive, so the recorder holds them; SIGTERM
+    comes, the lock goes, and the worker writes them all on its way out."""
+    import sqlite3
+
+    from hooks.portal.history.store import HistoryStore
+
+    kube.ensure_namespace(KILL_NAMESPACE)
+    config, data, port = write_config(cluster, tmp_path)
+    url = f"http://127.0.0.1:{port}"
+    aijobs = kube.resource("kubehooks.dev/v1alpha1", kind="AIJob")
+    process = start_portal(config, port, tmp_path / "portal.log")
+    try:
+        kube.create(_aijob("held-0"))
+        _wait(lambda: "held-0" in _records(url), "the first record")
+        lock = sqlite3.connect(data / "history.sqlite3", isolation_level=None)
+        lock.execute("BEGIN EXCLUSIVE")  # the writer now waits on its 30 s busy timeout
+        for index in range(1, 6):
+            kube.create(_aijob(f"held-{index}"))
+            _phase(kube, f"held-{index}", "Running", 60)
+        time.sleep(1.5)  # the watch delivers them into the recorder's buffer
+        process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        lock.execute("ROLLBACK")
+        lock.close()
+        assert process.wait(timeout=30) == 0
+        log = (tmp_path / "portal.log").read_text()
+        assert "everything it held is written" in log, log
+        store = HistoryStore.open(f"sqlite:///{data / 'history.sqlite3'}")
+        try:
+            rows = {row.name: row for row in store.live_rows("aijobs")}
+        finally:
+            store.engine.dispose()
+        assert {f"held-{index}" for index in range(6)} <= set(rows)
+        assert all(rows[f"held-{index}"].phase == "Running" for index in range(1, 6))
+    finally:
+        stop(process)
+        for obj in kube.list(aijobs, KILL_NAMESPACE):
+            kube.delete(aijobs, KILL_NAMESPACE, obj["metadata"]["name"])
