@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -71,8 +73,17 @@ class PortalSettings(_Config):
         return f"sqlite:///{Path(self.data_dir).resolve() / 'history.sqlite3'}"
 
 
-def load_portal_settings(path: str | Path | None) -> PortalSettings:
-    """Read the portal's YAML file (its own file: the hook server's config forbids unknown keys)."""
+ENV_DEFAULTS = {"host": "KUBEHOOKS_PORTAL_HOST", "port": "KUBEHOOKS_PORTAL_PORT"}
+"""Variables giving `host` and `port` when the file does not: the portal image sets them, so
+its HEALTHCHECK probes the port the portal listens on (set them, rather than the file's)."""
+
+
+def load_portal_settings(
+    path: str | Path | None, environ: Mapping[str, str] | None = None
+) -> PortalSettings:
+    """Read the portal's YAML file (its own file: the hook server's config forbids unknown keys);
+    KUBEHOOKS_PORTAL_HOST and KUBEHOOKS_PORTAL_PORT stand in for a missing host and port."""
+    env = os.environ if environ is None else environ
     data: dict[str, Any] = {}
     if path:
         try:
@@ -82,6 +93,9 @@ def load_portal_settings(path: str | Path | None) -> PortalSettings:
         if not isinstance(loaded, dict):
             raise SettingsError(f"config file {path} must hold a mapping")
         data = loaded
+    for key, variable in ENV_DEFAULTS.items():
+        if key not in data and env.get(variable):
+            data[key] = env[variable]
     try:
         return PortalSettings.model_validate(data)
     except ValidationError as err:
