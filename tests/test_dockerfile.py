@@ -92,18 +92,27 @@ def test_dependencies_install_from_the_lock_with_hashes_only() -> None:
     assert "COPY requirements.lock ./" in _stages()["build"]
 
 
-def test_the_lock_pins_every_runtime_dependency_and_the_build_backend() -> None:
+def _assert_covers(lock_name: str, extras: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Check a lock pins every runtime dependency, the extras' and the build backend, each
+    within its specifier and with hashes; return what it locks."""
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    locked = _locked()
+    locked = _locked((ROOT / lock_name).read_text())
     wanted = [Requirement(r) for r in pyproject["project"]["dependencies"]]
+    for extra in extras:
+        wanted += [Requirement(r) for r in pyproject["project"]["optional-dependencies"][extra]]
     wanted += [Requirement(r) for r in pyproject["build-system"]["requires"]]
     for requirement in wanted:
         name = requirement.name.lower().replace("_", "-")
-        assert name in locked, f"{name} is not in requirements.lock: regenerate it"
-        version, hashes = locked[name]
+        assert name in locked, f"{name} is not in {lock_name}: regenerate it"
+        version, _ = locked[name]
         assert requirement.specifier.contains(version), f"{name}=={version} vs {requirement}"
     for name, (_, hashes) in locked.items():
         assert hashes, f"{name} has no hash"
+    return locked
+
+
+def test_the_lock_pins_every_runtime_dependency_and_the_build_backend() -> None:
+    _assert_covers("requirements.lock")
 
 
 def _portal_deployment_container() -> dict[str, Any]:
@@ -115,18 +124,7 @@ def _portal_deployment_container() -> dict[str, Any]:
 
 
 def test_the_portal_lock_pins_the_portal_extra_and_everything_with_hashes() -> None:
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    locked = _locked(PORTAL_LOCK)
-    wanted = [Requirement(r) for r in pyproject["project"]["dependencies"]]
-    wanted += [Requirement(r) for r in pyproject["project"]["optional-dependencies"]["portal"]]
-    wanted += [Requirement(r) for r in pyproject["build-system"]["requires"]]
-    for requirement in wanted:
-        name = requirement.name.lower().replace("_", "-")
-        assert name in locked, f"{name} is not in requirements-portal.lock: regenerate it"
-        version, _ = locked[name]
-        assert requirement.specifier.contains(version), f"{name}=={version} vs {requirement}"
-    for name, (_, hashes) in locked.items():
-        assert hashes, f"{name} has no hash"
+    _assert_covers("requirements-portal.lock", ("portal",))
     for line in PORTAL_LOCK.splitlines():
         assert not line.startswith(("-e", "--index-url", "--extra-index-url")), line
         assert not line.strip().startswith("#   -c "), f"a local constraint left: {line}"

@@ -18,7 +18,6 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -32,6 +31,7 @@ from tests.cluster.apiserver import LocalCluster
 from tests.cluster.artefacts import CRDS, CrdInstall, documents, install_crd, served_kind
 from tests.cluster.kube import Kube
 from tests.cluster.test_portal import real_cluster, wait_for
+from tests.cluster.test_portal_process import new_aijob
 from tests.portal.postgres import PostgresServer, start_postgres
 
 pytestmark = pytest.mark.cluster
@@ -56,15 +56,6 @@ def start(
     recorder = Recorder([AIJOB], real, store, buffer_size=buffer_size)
     recorder.run()
     return create_portal(portal).test_client(), recorder
-
-
-def aijob(name: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "kubehooks.dev/v1alpha1",
-        "kind": "AIJob",
-        "metadata": {"name": name, "namespace": FAULTS},
-        "spec": {"image": "trainer:1", "workers": 1},
-    }
 
 
 def set_phase(kube: Kube, name: str, phase: str) -> None:
@@ -117,7 +108,7 @@ def test_postgres_down_facade_serves_history_503_recording_catches_up(
     client, recorder = start(cluster, store, tmp_path, buffer_size=4)
     try:
         for name in ("a", "b", "c"):
-            kube.create(aijob(name))
+            kube.create(new_aijob(FAULTS, name))
         wait_for(lambda: set(timelines(client)) == {"a", "b", "c"}, "three records")
 
         private_postgres.halt()
@@ -132,7 +123,7 @@ def test_postgres_down_facade_serves_history_503_recording_catches_up(
         for name in ("a", "b", "c"):  # 8 events while down, twice what the buffer holds
             set_phase(kube, name, "Running")
         set_phase(kube, "a", "Succeeded")
-        kube.create(aijob("d"))
+        kube.create(new_aijob(FAULTS, "d"))
         set_phase(kube, "d", "Running")
         kube.delete(kube.resource("kubehooks.dev/v1alpha1", kind="AIJob"), FAULTS, "b")
         wait_for(lambda: len(recorder.buffer) == 4, "a full buffer (the watch pauses)")
@@ -181,7 +172,7 @@ def test_api_server_down_readyz_false_backoff_then_resumes(
     store = HistoryStore.open(f"sqlite:///{tmp_path / 'history.sqlite3'}")
     client, recorder = start(local, store, tmp_path)
     try:
-        kube.create(aijob("before"))
+        kube.create(new_aijob(FAULTS, "before"))
         set_phase(kube, "before", "Running")
         wait_for(
             lambda: timelines(client).get("before") == [("created", None), ("changed", "Running")],
@@ -208,7 +199,7 @@ def test_api_server_down_readyz_false_backoff_then_resumes(
         local.restart_apiserver()
         wait_for(lambda: client.get("/readyz").status_code == 200, "readyz true again")
         set_phase(kube, "before", "Succeeded")
-        kube.create(aijob("after"))
+        kube.create(new_aijob(FAULTS, "after"))
         wait_for(lambda: recorder.cluster_ok, "the watch back")
         expected = {
             "before": [("created", None), ("changed", "Running"), ("changed", "Succeeded")],

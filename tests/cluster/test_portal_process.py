@@ -109,13 +109,18 @@ def test_the_portal_process_serves_with_no_database_set_up(
     assert requests.get(f"{url}/api/openapi.json", timeout=5).json()["openapi"] == "3.1.0"
 
 
-def _aijob(name: str) -> dict[str, Any]:
+def new_aijob(namespace: str, name: str) -> dict[str, Any]:
+    """Return a small AIJob to create."""
     return {
         "apiVersion": "kubehooks.dev/v1alpha1",
         "kind": "AIJob",
-        "metadata": {"name": name, "namespace": KILL_NAMESPACE},
+        "metadata": {"name": name, "namespace": namespace},
         "spec": {"image": "trainer:1", "workers": 1},
     }
+
+
+def _aijob(name: str) -> dict[str, Any]:
+    return new_aijob(KILL_NAMESPACE, name)
 
 
 def _phase(kube: Kube, name: str, phase: str, seconds_ago: int) -> None:
