@@ -1,6 +1,7 @@
 """Serving the portal: gunicorn in-process with the hook server's hardened worker.
 
-The same `hooks.worker.BufferingWorker` as `kubehooks serve` (`hooks.serve.gunicorn_options`):
+The same `hooks.worker.BufferingWorker` as `kubehooks serve`, from the same options
+(`hooks.serving.gunicorn_options`; nothing of the hook server is imported):
 the event loop reads every request whole under `limits.headerTimeoutSeconds` and
 `limits.bodyTimeoutSeconds` (408 past them) before a thread takes it, so a client trickling
 its headers costs a buffer, never a thread; TLS (mutual TLS too) from `tls:`, TLS 1.2 at
@@ -41,11 +42,11 @@ from typing import Any
 import orjson
 from werkzeug.wsgi import ClosingIterator
 
-from hooks.edge import InFlight, in_flight_limit
+from hooks.inflight import InFlight, in_flight_limit
 from hooks.portal.config import PortalSettings
 from hooks.portal.history.store import HistoryStore
 from hooks.portal.recorder import Recorder
-from hooks.serve import GunicornApplication, announce, gunicorn_options
+from hooks.serving import GunicornApplication, announce, gunicorn_options
 
 log = logging.getLogger("kubehooks.portal")
 
@@ -111,7 +112,6 @@ def portal_options(
     )
     # X-Forwarded-Proto is believed from the proxies trusted with the user's name, no other
     options["forwarded_allow_ips"] = ",".join(settings.trusted_proxies)
-    options["child_exit"] = None  # no multi-process metrics to tidy
 
     def post_worker_init(worker: Any) -> None:
         if store is not None:
@@ -140,7 +140,6 @@ def portal_options(
 
     options["post_worker_init"] = post_worker_init
     options["worker_exit"] = worker_exit
-    options["worker_int"] = options["worker_abort"] = None
     return options
 
 
