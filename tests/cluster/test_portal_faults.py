@@ -160,6 +160,7 @@ def private_cluster(binaries: Path) -> Iterator[tuple[LocalCluster, Kube]]:
         yield local, kube
     finally:
         kube.close()
+        local.stop_apiserver()  # SIGKILL: a SIGTERM'd kube-apiserver drains for 10 s
         local.stop()
 
 
