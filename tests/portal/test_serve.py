@@ -104,7 +104,7 @@ def test_slow_clients_do_not_hold_the_threads(tmp_path: Path) -> None:
 def test_the_portal_serves_tls(tmp_path: Path) -> None:
     pki = make_pki(tmp_path / "pki")
     tls = {"certFile": str(pki.server_cert), "keyFile": str(pki.server_key)}
-    verify = {"verify": str(pki.ca)}
+    verify: dict[str, Any] = {"verify": str(pki.ca)}
     with portal(tmp_path, {"tls": tls}, scheme="https", **verify) as url:
         answer = requests.get(f"{url}/api/openapi.json", timeout=5, **verify)
         assert answer.status_code == 200 and answer.json()["openapi"] == "3.1.0"
@@ -163,3 +163,24 @@ def test_gunicorn_options_one_worker_tls_and_trusted_proxies(tmp_path: Path) -> 
     assert options["worker_class"].header_seconds == 2
     plain = portal_options(PortalSettings(), "127.0.0.1", None, None, InFlight(7))
     assert plain["forwarded_allow_ips"] == "" and "certfile" not in plain
+
+
+def test_x_forwarded_proto_is_believed_from_trusted_proxies_only() -> None:
+    """`request.is_secure` (wsgi.url_scheme) behind a TLS-terminating proxy: gunicorn parses
+    the request with the portal's `forwarded_allow_ips`, the `trustedProxies`."""
+    from gunicorn.config import Config
+    from gunicorn.http.message import Request
+    from gunicorn.http.unreader import IterUnreader
+
+    settings = PortalSettings.model_validate({"trustedProxies": ["10.0.0.7"]})
+    options = portal_options(settings, "0.0.0.0", None, None, InFlight(7))
+    config = Config()
+    config.set("forwarded_allow_ips", options["forwarded_allow_ips"])
+
+    def scheme(peer: str) -> str:
+        raw = b"GET / HTTP/1.1\r\nHost: portal\r\nX-Forwarded-Proto: https\r\n\r\n"
+        return str(Request(config, IterUnreader([raw]), (peer, 40000), 1).scheme)
+
+    assert scheme("10.0.0.7") == "https"
+    assert scheme("10.0.0.8") == "http"
+    assert scheme("127.0.0.1") == "http", "not even loopback, unless trusted"
