@@ -77,9 +77,12 @@ def portal(
 
 def test_slow_clients_do_not_hold_the_threads(tmp_path: Path) -> None:
     """40 connections trickling their headers (10 times the threads): a normal call is still
-    answered, and the tricklers get 408 at the header deadline."""
+    answered, and the tricklers get 408 at the header deadline. --dev binds loopback whatever
+    the file's host."""
     limits = {"headerTimeoutSeconds": 3}
-    with portal(tmp_path, {"threads": 4, "limits": limits}) as url:
+    with portal(tmp_path, {"threads": 4, "limits": limits, "host": "0.0.0.0"}) as url:
+        log = (tmp_path / "portal.log").read_text()
+        assert f'"address":"http://127.0.0.1:{url.rsplit(":", 1)[1]}"' in log, log
         port = int(url.rsplit(":", 1)[1])
         slow = []
         for _ in range(40):
