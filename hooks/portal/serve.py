@@ -34,9 +34,7 @@ behind a proxy in `trustedProxies` when it sends `X-Forwarded-Proto: https` (gun
 from __future__ import annotations
 
 import logging
-import signal
 from collections.abc import Callable, Iterable
-from types import FrameType
 from typing import Any
 
 import orjson
@@ -105,8 +103,8 @@ def portal_options(
     store: HistoryStore | None,
     in_flight: InFlight,
 ) -> dict[str, Any]:
-    """Return gunicorn's settings for the portal: the hook server's, one worker, the recorder
-    started in it and stopped (flushed) when it exits."""
+    """Return gunicorn's settings for the portal: the shared ones (`hooks.serving`), one
+    worker, the recorder started in it and stopped (flushed) when it exits."""
     options = gunicorn_options(
         host, settings.port, 1, threads=settings.threads, tls=settings.tls, limits=settings.limits
     )
@@ -119,14 +117,6 @@ def portal_options(
         worker.in_flight = in_flight
         if recorder is not None:
             recorder.run()
-        previous = signal.getsignal(signal.SIGTERM)
-
-        def on_sigterm(signum: int, frame: FrameType | None) -> None:
-            log.info("SIGTERM: finishing the requests accepted, then flushing the recorder")
-            if callable(previous):
-                previous(signum, frame)
-
-        signal.signal(signal.SIGTERM, on_sigterm)
 
     def worker_exit(server: Any, worker: Any) -> None:
         if recorder is None:
