@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Callable
+from functools import partial
 from types import FrameType
 from typing import Any
 
@@ -45,29 +47,8 @@ from hooks.serving import JsonGunicornLogger as JsonGunicornLogger
 from hooks.serving import announce
 from hooks.serving import buffering_worker as buffering_worker
 from hooks.serving import gunicorn_options as serving_options
-from hooks.settings import Limits, Settings, TlsConfig
+from hooks.settings import Settings
 from hooks.worker import BufferingWorker
-
-
-def gunicorn_options(
-    host: str,
-    port: int,
-    workers: int | None,
-    *,
-    threads: int | None = None,
-    tls: TlsConfig | None = None,
-    limits: Limits | None = None,
-) -> dict[str, Any]:
-    """Return the gunicorn settings of `kubehooks serve` (and the benchmark): the shared ones
-    (`hooks.serving`) and the hook server's gunicorn hooks."""
-    options = serving_options(host, port, workers, threads=threads, tls=tls, limits=limits)
-    options.update(
-        child_exit=_child_exit,
-        post_worker_init=_post_worker_init,
-        worker_int=_worker_stopping,
-        worker_abort=_worker_stopping,
-    )
-    return options
 
 
 def _extension(worker: Any, name: str) -> object:
@@ -111,6 +92,19 @@ def _post_worker_init(worker: Any) -> None:
             previous(signum, frame)
 
     signal.signal(signal.SIGTERM, on_sigterm)
+
+
+SERVER_HOOKS: dict[str, Callable[..., Any]] = {
+    "child_exit": _child_exit,
+    "post_worker_init": _post_worker_init,
+    "worker_int": _worker_stopping,
+    "worker_abort": _worker_stopping,
+}
+"""The hook server's gunicorn hooks: metrics of dead workers, readiness, calls in turn."""
+
+gunicorn_options = partial(serving_options, hooks=SERVER_HOOKS)
+"""The gunicorn settings of `kubehooks serve` and the benchmark: `hooks.serving`'s, and the
+hook server's gunicorn hooks."""
 
 
 def serve(

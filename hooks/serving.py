@@ -15,7 +15,7 @@ import os
 import ssl
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from gunicorn import glogging
@@ -39,9 +39,11 @@ def gunicorn_options(
     threads: int | None = None,
     tls: TlsConfig | None = None,
     limits: Limits | None = None,
+    hooks: Mapping[str, Callable[..., Any]] | None = None,
 ) -> dict[str, Any]:
     """Return the gunicorn settings shared by `kubehooks serve`, `kubehooks portal` and the
-    benchmark: the buffering worker under `limits`, TLS from `tls`, JSON logs, no access log."""
+    benchmark: the buffering worker under `limits`, TLS from `tls`, JSON logs, no access log,
+    and the server's own gunicorn `hooks` (post_worker_init, worker_exit...)."""
     threads = threads or DEFAULT_THREADS
     if threads < 2:
         raise ValueError("--threads must be at least 2 (one computes, one refuses the excess)")
@@ -70,6 +72,7 @@ def gunicorn_options(
         if tls.client_ca_file:
             options["ca_certs"] = tls.client_ca_file
             options["cert_reqs"] = ssl.CERT_REQUIRED
+    options.update(hooks or {})
     return options
 
 

@@ -105,11 +105,6 @@ def portal_options(
 ) -> dict[str, Any]:
     """Return gunicorn's settings for the portal: the shared ones (`hooks.serving`), one
     worker, the recorder started in it and stopped (flushed) when it exits."""
-    options = gunicorn_options(
-        host, settings.port, 1, threads=settings.threads, tls=settings.tls, limits=settings.limits
-    )
-    # X-Forwarded-Proto is believed from the proxies trusted with the user's name, no other
-    options["forwarded_allow_ips"] = ",".join(settings.trusted_proxies)
 
     def post_worker_init(worker: Any) -> None:
         if store is not None:
@@ -128,8 +123,17 @@ def portal_options(
         else:
             log.info("recorder stopped: everything it held is written")
 
-    options["post_worker_init"] = post_worker_init
-    options["worker_exit"] = worker_exit
+    options = gunicorn_options(
+        host,
+        settings.port,
+        1,
+        threads=settings.threads,
+        tls=settings.tls,
+        limits=settings.limits,
+        hooks={"post_worker_init": post_worker_init, "worker_exit": worker_exit},
+    )
+    # X-Forwarded-Proto is believed from the proxies trusted with the user's name, no other
+    options["forwarded_allow_ips"] = ",".join(settings.trusted_proxies)
     return options
 
 
