@@ -50,6 +50,8 @@ RENDER_KEYS = ("hook_url", "hook_auth", "hook_token_key", "allow_insecure_auth")
 """Settings that shape the rendered objects only; the server never reads them."""
 CHART_KEYS = ("image",)
 """Settings the chart takes in values of its own shape (image: repository, tag, digest)."""
+PORTAL_KEYS = ("portal_image",)
+"""Settings of the portal's objects, which the chart leaves out (`kubehooks manifests` only)."""
 DOCUMENTED_KEYS = ("controllers", "policy", "limits", "etag")
 """Passed-on settings values.yaml explains; any other gets its default, uncommented."""
 
@@ -66,7 +68,7 @@ def passed_on_keys() -> list[str]:
     Every Settings field the chart does not handle itself, so a new setting reaches the server
     (and the values, and their schema) without a change here.
     """
-    handled = set(SERVER_KEYS) | set(RENDER_KEYS) | set(CHART_KEYS)
+    handled = set(SERVER_KEYS) | set(RENDER_KEYS) | set(CHART_KEYS) | set(PORTAL_KEYS)
     return [_alias(name) for name in Settings.model_fields if name not in handled]
 
 

@@ -21,7 +21,7 @@ import yaml
 
 from hooks.controller import Controller
 from hooks.crd import crd
-from hooks.portal.manifests import portal_objects
+from hooks.portal.manifests import portal_image, portal_objects
 from hooks.registry import CONTROLLERS, enabled_names, load_controllers
 from hooks.settings import ControllerConfig, Settings, SettingsError
 
@@ -373,7 +373,8 @@ def all_manifests(settings: Settings) -> dict[str, list[Manifest]]:
     child_types = sorted(
         {(c.api_version, c.resource) for name in names for c in known[name].children}
     )
-    files[PORTAL_FILE] = portal_objects(kinds_served, settings.image, child_types)
+    image = portal_image(settings.image, settings.portal_image)
+    files[PORTAL_FILE] = portal_objects(kinds_served, image, child_types)
     return files
 
 

@@ -9,114 +9,47 @@ one (issue 13); here a slow client costs a buffer, never a thread, and 200 of th
 calls answered in milliseconds (docs/production.md, "Limits and back-pressure", for the numbers).
 
 Hook calls are CPU-bound and the interpreter lock lets a process compute one at a time, so a
-worker's calls compute in turn (`InFlight.take_turns`), in the order they were admitted. The
-threads (`--threads`, default 64) hold the calls waiting for their turn and answer the rest:
-a worker holds at most its share of `limits.maxInFlight` (and one thread less than it has);
-the next call gets 429 and Retry-After, decided as soon as its headers are in, before its body
-is read (`InFlight.reserve`). Connections are kept alive, over HTTPS too (no handshake per
-call: Metacontroller's Go client does not resume TLS sessions). No access log (the app logs
-one structured line per call).
+worker's calls compute in turn (`InFlight.take_turns`), in the order they were admitted, the
+large ones in a child process (`hooks.compute`) so that the worker's event loop keeps the lock.
+The threads (`--threads`, default 64) hold the calls waiting for their turn: a worker holds at
+most its share of `limits.maxInFlight` (and one thread less than it has); the next call gets
+429 and Retry-After, decided and sent by the event loop as soon as its headers are in, before
+its body is read (`InFlight.reserve`, `HookPath.refusal`). Connections are kept alive, over
+HTTPS too (no handshake per call: Metacontroller's Go client does not resume TLS sessions). No
+access log (the app logs one structured line per call).
 
-Also here: TLS from the settings' files (mutual TLS when a client CA is named), the gunicorn
-hooks that tell the metrics collector a worker died and flip /readyz when a worker is told to
-stop, and graceful shutdown: on SIGTERM a worker keeps accepting until it holds no connection,
-so the calls already queued on the listening socket are answered (`Connection: close`) rather
-than reset when it closes, then exits (after `graceful_timeout` at the latest).
+The options shared with `kubehooks portal` (the worker class and its deadlines, TLS from the
+settings' files, mutual TLS when a client CA is named, JSON logs) are `hooks.serving`'s. Here:
+the gunicorn hooks that tell the metrics collector a worker died and flip /readyz when a
+worker is told to stop, and graceful shutdown: on SIGTERM a worker keeps accepting until it
+holds no connection, so the calls already queued on the listening socket are answered
+(`Connection: close`) rather than reset when it closes, then exits (after `graceful_timeout` at
+the latest).
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import ssl
-import sys
-import time
 from collections.abc import Callable
+from functools import partial
 from types import FrameType
 from typing import Any
 
 from flask import Flask
-from gunicorn import glogging
-from gunicorn.app.base import BaseApplication
 
 from hooks import metrics
 from hooks.edge import InFlight, Readiness, in_flight_limit
-from hooks.logs import JsonFormatter
 from hooks.registry import enabled_names
 from hooks.server import HookPath, create_app
-from hooks.settings import Limits, Settings, TlsConfig
+from hooks.serving import DEFAULT_THREADS as DEFAULT_THREADS
+from hooks.serving import GunicornApplication as GunicornApplication
+from hooks.serving import JsonGunicornLogger as JsonGunicornLogger
+from hooks.serving import announce
+from hooks.serving import buffering_worker as buffering_worker
+from hooks.serving import gunicorn_options as serving_options
+from hooks.settings import Settings
 from hooks.worker import BufferingWorker
-
-DEFAULT_THREADS = 64
-"""Threads per worker process: one computes at a time (`InFlight.take_turns`); the others hold
-the calls waiting for their turn, and at least one is free to refuse the excess with 429.
-With 16, two workers held 30 calls at most: 32 connections of small calls got 429s."""
-
-
-def gunicorn_options(
-    host: str,
-    port: int,
-    workers: int | None,
-    *,
-    threads: int | None = None,
-    tls: TlsConfig | None = None,
-    limits: Limits | None = None,
-) -> dict[str, Any]:
-    """Return the gunicorn settings used by `kubehooks serve` and the benchmark alike."""
-    threads = threads or DEFAULT_THREADS
-    if threads < 2:
-        raise ValueError("--threads must be at least 2 (one computes, one refuses the excess)")
-    options: dict[str, Any] = {
-        "bind": f"{host}:{port}",
-        "workers": workers or max(os.cpu_count() or 1, 1),
-        "worker_class": buffering_worker(limits or Limits()),
-        "threads": threads,
-        "timeout": 30,
-        "graceful_timeout": 25,
-        "keepalive": 5,
-        "accesslog": None,
-        "errorlog": "-",
-        "loglevel": "info",
-        "logger_class": JsonGunicornLogger,
-        "preload_app": True,
-        "control_socket_disable": True,
-        # gunicorn 25.1+ opens a runtime-management socket (worker counts, reload) by default:
-        # nothing here uses it, and it is one more door into a server that runs as a webhook.
-        "worker_tmp_dir": "/dev/shm" if os.path.isdir("/dev/shm") else None,
-        "child_exit": _child_exit,
-        "post_worker_init": _post_worker_init,
-        "worker_int": _worker_stopping,
-        "worker_abort": _worker_stopping,
-    }
-    if tls is not None and tls.enabled:
-        options["certfile"] = tls.cert_file
-        options["keyfile"] = tls.key_file
-        options["ssl_context"] = _ssl_context
-        if tls.client_ca_file:
-            options["ca_certs"] = tls.client_ca_file
-            options["cert_reqs"] = ssl.CERT_REQUIRED
-    return options
-
-
-def buffering_worker(limits: Limits) -> type[BufferingWorker]:
-    """Return the worker class, reading requests under the deadlines of `limits`."""
-    return type(
-        "KubehooksWorker",
-        (BufferingWorker,),
-        {
-            "header_seconds": limits.header_timeout_seconds,
-            "body_seconds": limits.body_timeout_seconds,
-            "max_body_bytes": limits.max_body_bytes,
-            "buffer_budget_bytes": 4 * limits.max_body_bytes,
-        },
-    )
-
-
-def _ssl_context(config: Any, default_factory: Any) -> ssl.SSLContext:
-    """Return gunicorn's context with TLS 1.2 as the floor, stated rather than inherited."""
-    context: ssl.SSLContext = default_factory()
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    return context
 
 
 def _extension(worker: Any, name: str) -> object:
@@ -168,33 +101,17 @@ def _post_worker_init(worker: Any) -> None:
     signal.signal(signal.SIGTERM, on_sigterm)
 
 
-class JsonGunicornLogger(glogging.Logger):  # type: ignore[misc]
-    """gunicorn's own lines (workers booting, timing out, exiting) as JSON, like the app's.
+SERVER_HOOKS: dict[str, Callable[..., Any]] = {
+    "child_exit": _child_exit,
+    "post_worker_init": _post_worker_init,
+    "worker_int": _worker_stopping,
+    "worker_abort": _worker_stopping,
+}
+"""The hook server's gunicorn hooks: metrics of dead workers, readiness, calls in turn."""
 
-    One format on stderr, so a log pipeline parses every line the container writes.
-    """
-
-    def setup(self, cfg: Any) -> None:
-        super().setup(cfg)
-        for handler in self.error_log.handlers:
-            handler.setFormatter(JsonFormatter())
-
-
-class GunicornApplication(BaseApplication):  # type: ignore[misc]
-    """gunicorn configured in code rather than from a file, serving what `load_app` returns."""
-
-    def __init__(self, load_app: Callable[[], Any], options: dict[str, Any]) -> None:
-        self._load_app = load_app
-        self._options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self._options.items():
-            if value is not None:
-                self.cfg.set(key, value)
-
-    def load(self) -> Any:
-        return self._load_app()
+gunicorn_options = partial(serving_options, hooks=SERVER_HOOKS)
+"""The gunicorn settings of `kubehooks serve` and the benchmark: `hooks.serving`'s, and the
+hook server's gunicorn hooks."""
 
 
 def serve(
@@ -214,10 +131,8 @@ def serve(
     served = settings.model_copy(update={"limits": limits})
     options["loglevel"] = settings.log_level.lower()
     start = start_fields(settings, options)
-    options["when_ready"] = lambda server: _announce("kubehooks serving", start)
-    options["on_exit"] = lambda server: _announce(
-        "kubehooks stopped", {"address": start["address"]}
-    )
+    options["when_ready"] = lambda server: announce("kubehooks serving", start)
+    options["on_exit"] = lambda server: announce("kubehooks stopped", {"address": start["address"]})
     GunicornApplication(lambda: create_app(served), options).run()
 
 
@@ -248,9 +163,3 @@ def _has_credentials(settings: Settings) -> bool:
     files = (settings.auth.bearer_token_file, settings.auth.basic_auth_password_file)
     variables = ("KUBEHOOKS_BEARER_TOKEN", "KUBEHOOKS_BASIC_AUTH_PASSWORD")
     return any(files) or any(os.environ.get(name) for name in variables)
-
-
-def _announce(message: str, fields: dict[str, Any]) -> None:
-    """Write one line to stderr, whatever the log level: a server says when it starts and stops."""
-    sys.stderr.write(JsonFormatter().line(time.time(), "INFO", "kubehooks", message, fields) + "\n")
-    sys.stderr.flush()

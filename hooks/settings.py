@@ -138,6 +138,9 @@ class Settings(_Config):
     image: str = Field(default="kubehooks:0.1.0", min_length=1)
     """The server's image in the rendered Deployment (`kubehooks manifests`; `--image` too), so
     that re-rendering keeps a registry's image instead of undoing a `kustomize edit`."""
+    portal_image: str | None = Field(default=None, min_length=1)
+    """The portal's image (`docker build --target portal`) in its rendered Deployment; None:
+    the server's image with `-portal` after its tag (kubehooks:0.1.0 -> kubehooks:0.1.0-portal)."""
     hook_url: str = "https://kubehooks.kubehooks.svc"
     """Base URL Metacontroller calls; rendered into the CompositeControllers."""
     hook_auth: Literal["bearer", "none"] = "bearer"

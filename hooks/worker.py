@@ -55,7 +55,7 @@ from gunicorn import http, util
 from gunicorn import sock as gunicorn_sock
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
-from hooks.edge import InFlight
+from hooks.inflight import InFlight
 
 RECV_BYTES = 256 * 1024
 """Bytes asked of the socket per read while the size of the request is unknown."""

@@ -24,7 +24,13 @@ from hooks.portal.auth import Authenticator, Identity, may_see, visible_namespac
 from hooks.portal.cluster import Cluster, ClusterError
 from hooks.portal.config import PortalSettings
 from hooks.portal.history.store import BadQuery, HistoryQuery, HistoryStore, HistoryUnavailable
-from hooks.portal.state import KubeObject, owned_children, parse_time, plain_state
+from hooks.portal.state import (
+    KubeObject,
+    by_controller,
+    owned_children,
+    parse_time,
+    plain_state,
+)
 
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 """A DNS-1123 subdomain, what Kubernetes accepts as an object name."""
@@ -272,10 +278,16 @@ def api_blueprint(portal: Portal) -> Blueprint:
             label_selector=request.args.get("labelSelector") or None,
         )
         phase = request.args.get("phase")
-        items = [plain(obj) for obj in found.items]
+        pairs = [(obj, plain(obj)) for obj in found.items]
         if phase:
-            items = [item for item in items if item["phase"] == phase]
-        return jsonify({"items": items, "continue": found.continue_token})
+            pairs = [(obj, item) for obj, item in pairs if item["phase"] == phase]
+        if any(not item["children"] for _, item in pairs) and portal.child_types.get(plural):
+            # one list per child type for the whole page, grouped by controller uid
+            owned = by_controller(observed_children(kind, namespace, INSTANCE_LABEL))
+            for obj, item in pairs:
+                uid = str((obj.get("metadata") or {}).get("uid"))
+                item["children"] = item["children"] or owned_children(obj, owned.get(uid, []))
+        return jsonify({"items": [item for _, item in pairs], "continue": found.continue_token})
 
     @api.post("/api/v1/namespaces/<namespace>/<plural>")
     def create_object(namespace: str, plural: str) -> tuple[Response, int]:
@@ -297,21 +309,23 @@ def api_blueprint(portal: Portal) -> Blueprint:
         return jsonify(answer)
 
     def children_of(kind: Kind, parent: KubeObject) -> list[dict[str, Any]]:
-        """The parent's own children, by label then ownerReference; a type it cannot read is
-        left out rather than failing the answer."""
+        """The parent's own children, by label then ownerReference."""
         meta = parent.get("metadata") or {}
+        selector = f"{INSTANCE_LABEL}={meta.get('name')}"
+        return owned_children(parent, observed_children(kind, str(meta.get("namespace")), selector))
+
+    def observed_children(kind: Kind, namespace: str, selector: str) -> list[KubeObject]:
+        """Every child type of the kind in a namespace, one call each; a type the portal cannot
+        read is left out rather than failing the answer."""
         observed: list[KubeObject] = []
         for child in portal.child_types.get(kind.plural, ()):
             try:
                 observed += portal.cluster.list_children(
-                    child.api_version,
-                    child.resource,
-                    str(meta.get("namespace")),
-                    f"{INSTANCE_LABEL}={meta.get('name')}",
+                    child.api_version, child.resource, namespace, selector
                 )
             except ClusterError:
                 continue
-        return owned_children(parent, observed)
+        return observed
 
     def patched(kind: Kind, namespace: str, name: str, body: dict[str, Any]) -> Response:
         unknown = sorted(set(body) - {"spec", "labels"})

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-import signal
 from datetime import UTC, datetime
 
 from flask import Flask, Response, jsonify
@@ -98,11 +97,11 @@ def build_portal(
 
 
 def run_portal(settings: PortalSettings, *, dev: bool) -> int:
-    """Serve the portal until interrupted: history, recorder threads and a threaded server."""
-    from werkzeug.serving import make_server
-
+    """Serve the portal until SIGTERM: history, then gunicorn with the recorder in its worker
+    (`hooks.portal.serve`)."""
     from hooks.portal.cluster import KubernetesCluster
     from hooks.portal.recorder import Recorder
+    from hooks.portal.serve import serve_portal
 
     host = settings.host
     if dev:
@@ -121,19 +120,5 @@ def run_portal(settings: PortalSettings, *, dev: bool) -> int:
         buffer_size=settings.buffer_size,
         retention=settings.retention,
     )
-    recorder.run()
-    server = make_server(host, settings.port, create_portal(portal), threaded=True)
-    log.info("portal listening on http://%s:%d", host, settings.port)
-    signal.signal(signal.SIGTERM, _stop_serving)
-    try:
-        server.serve_forever()
-    except (KeyboardInterrupt, SystemExit):
-        log.info("stopping: writing what the recorder holds")
-    finally:
-        recorder.stop()
+    serve_portal(settings, create_portal(portal), host=host, recorder=recorder, store=store)
     return 0
-
-
-def _stop_serving(_signal: int, _frame: object) -> None:
-    """SIGTERM (a Pod's deletion): leave serve_forever so the recorder can flush."""
-    raise SystemExit(0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-from hooks.settings import SettingsError, describe_config_error
+from hooks.settings import Limits, SettingsError, TlsConfig, describe_config_error
 
 
 class _Config(BaseModel):
@@ -30,6 +32,8 @@ class Retention(_Config):
 
     max_age_days: float | None = Field(default=None, gt=0)
     max_rows: int | None = Field(default=None, ge=1)
+    sweep_seconds: float = Field(default=600.0, gt=0, le=7 * 24 * 3600)
+    """How often the writer applies maxAgeDays and maxRows (each sweep is one DELETE)."""
 
 
 class PortalSettings(_Config):
@@ -52,6 +56,14 @@ class PortalSettings(_Config):
     port: int = Field(default=8099, ge=1, le=65535)
     controllers: tuple[str, ...] | None = None
     """Controller names whose kinds are served and recorded; None: every registered one."""
+    tls: TlsConfig = Field(default_factory=TlsConfig)
+    """HTTPS from certificate and key files, as the hook server's `tls:` (mutual TLS too)."""
+    limits: Limits = Field(default_factory=Limits)
+    """Read deadlines and the in-flight bound, as the hook server's `limits:` (maxBodyBytes,
+    headerTimeoutSeconds, bodyTimeoutSeconds, maxInFlight, retryAfterSeconds)."""
+    threads: int = Field(default=16, ge=2, le=256)
+    """Threads answering requests (one process); at most threads - 1 requests are held, the
+    next gets 429 with Retry-After."""
 
     @property
     def resolved_database_url(self) -> str:
@@ -61,8 +73,17 @@ class PortalSettings(_Config):
         return f"sqlite:///{Path(self.data_dir).resolve() / 'history.sqlite3'}"
 
 
-def load_portal_settings(path: str | Path | None) -> PortalSettings:
-    """Read the portal's YAML file (its own file: the hook server's config forbids unknown keys)."""
+ENV_DEFAULTS = {"host": "KUBEHOOKS_PORTAL_HOST", "port": "KUBEHOOKS_PORTAL_PORT"}
+"""Variables giving `host` and `port` when the file does not: the portal image sets them, so
+its HEALTHCHECK probes the port the portal listens on (set them, rather than the file's)."""
+
+
+def load_portal_settings(
+    path: str | Path | None, environ: Mapping[str, str] | None = None
+) -> PortalSettings:
+    """Read the portal's YAML file (its own file: the hook server's config forbids unknown keys);
+    KUBEHOOKS_PORTAL_HOST and KUBEHOOKS_PORTAL_PORT stand in for a missing host and port."""
+    env = os.environ if environ is None else environ
     data: dict[str, Any] = {}
     if path:
         try:
@@ -72,6 +93,9 @@ def load_portal_settings(path: str | Path | None) -> PortalSettings:
         if not isinstance(loaded, dict):
             raise SettingsError(f"config file {path} must hold a mapping")
         data = loaded
+    for key, variable in ENV_DEFAULTS.items():
+        if key not in data and env.get(variable):
+            data[key] = env[variable]
     try:
         return PortalSettings.model_validate(data)
     except ValidationError as err:

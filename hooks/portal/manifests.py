@@ -57,6 +57,20 @@ def portal_rbac_rules(
     ]
 
 
+def portal_image(server_image: str, configured: str | None = None) -> str:
+    """Return the portal's image: the configured one, else the server's tag + `-portal`
+    (the Dockerfile's `portal` target, pushed beside the server's image)."""
+    if configured:
+        return configured
+    name, at, digest = server_image.partition("@")
+    if at:
+        raise ValueError(f"image {server_image} is pinned by digest: set portalImage as well")
+    repository, colon, tag = name.rpartition(":")
+    if not colon or "/" in tag:
+        repository, tag = name, "latest"
+    return f"{repository}:{tag}-portal"
+
+
 def portal_config() -> Manifest:
     """Return the portal's config file in the Pod (tenancy is the operator's to fill in)."""
     return {
@@ -78,7 +92,7 @@ def portal_objects(
     container = {
         "name": "portal",
         "image": image,
-        "args": ["portal", "--config", f"{CONFIG_DIR}/portal.yaml"],
+        "args": ["--config", f"{CONFIG_DIR}/portal.yaml"],  # the image runs `kubehooks portal`
         "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
         "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 5},
         "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 10},

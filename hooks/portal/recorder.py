@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -28,6 +27,8 @@ log = logging.getLogger("kubehooks.portal.recorder")
 
 RELIST_PAGE = 500
 WATCH_SECONDS = 300
+WRITER = "history"
+"""The writer thread's name."""
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,7 @@ class Recorder:
                 self.flush()
                 attempt = 0
                 now = self.clock()
-                if now - last_retention > timedelta(minutes=10):
+                if now - last_retention >= timedelta(seconds=self.retention.sweep_seconds):
                     self.retain(now)
                     last_retention = now
             except HistoryUnavailable as err:
@@ -227,15 +228,18 @@ class Recorder:
                 target=self.watch_loop, args=(kind,), name=f"watch-{kind.plural}", daemon=True
             )
             self.threads.append(thread)
-        self.threads.append(threading.Thread(target=self.write_loop, name="history", daemon=True))
+        self.threads.append(threading.Thread(target=self.write_loop, name=WRITER, daemon=True))
         for thread in self.threads:
             thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Ask the threads to end and wait a little for the writer to flush."""
+        """Ask the threads to end and wait (up to `timeout`) for the writer to flush what the
+        buffer holds. The watches are not waited for: a watch blocked on its stream ends with
+        the process (daemon threads), and whatever it would still add is replayed from the
+        watermark at the next start."""
         self.stopping.set()
         with self.changed:
             self.changed.notify_all()
-        deadline = time.monotonic() + timeout
         for thread in self.threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.name == WRITER:
+                thread.join(timeout)

@@ -68,6 +68,17 @@ def owned_children(parent: KubeObject, observed: list[KubeObject]) -> list[dict[
     return sorted(out, key=lambda c: (str(c["kind"]), str(c["name"])))
 
 
+def by_controller(observed: list[KubeObject]) -> dict[str, list[KubeObject]]:
+    """Group objects by the uid of their controller (ownerReferences with controller: true)."""
+    grouped: dict[str, list[KubeObject]] = {}
+    for child in observed:
+        for owner in (child.get("metadata") or {}).get("ownerReferences") or []:
+            if owner.get("controller") and owner.get("uid"):
+                grouped.setdefault(str(owner["uid"]), []).append(child)
+                break
+    return grouped
+
+
 def _children(obj: KubeObject) -> list[dict[str, Any]]:
     """Children named in status (`status.children`), else none: the portal never lists Pods."""
     out = []

@@ -307,9 +307,22 @@ class LocalCluster:
                 )
             time.sleep(0.1)
 
-    def _start_apiserver(self) -> None:
+    def stop_apiserver(self) -> None:
+        """Kill kube-apiserver alone (SIGKILL: an outage, not a shutdown); etcd keeps the data."""
+        proc = self.apiserver_proc
+        if proc is not None and proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+    def restart_apiserver(self) -> None:
+        """Start kube-apiserver again on the same port, etcd and certificate; wait for /readyz."""
+        self.stop_apiserver()
+        self._start_apiserver(port=int(self.url.rsplit(":", 1)[1]))
+        self._wait_readyz()
+
+    def _start_apiserver(self, port: int | None = None) -> None:
         assert self.tmpdir is not None
-        port = _free_port()
+        port = port or _free_port()
         self.url = f"https://127.0.0.1:{port}"
         cert_dir = self.tmpdir / "certs"
         self.apiserver_proc = self._popen(

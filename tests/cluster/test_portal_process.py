@@ -48,7 +48,9 @@ def start_portal(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     """Start `kubehooks portal --dev` and wait for /readyz."""
     command = [sys.executable, "-m", "hooks", "portal", "--config", str(config), "--dev"]
     with log.open("ab") as sink:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+        )
     deadline = time.monotonic() + 30
     while True:
         if process.poll() is not None:
@@ -65,12 +67,17 @@ def start_portal(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
 
 
 def stop(process: subprocess.Popen[bytes], how: signal.Signals = signal.SIGTERM) -> None:
+    """SIGTERM the portal (gunicorn's arbiter stops its worker), or SIGKILL all its processes
+    at once as a container's kill does (its own session: the worker too, no clean exit)."""
     if process.poll() is None:
-        os.kill(process.pid, how)
+        if how == signal.SIGKILL:
+            os.killpg(process.pid, signal.SIGKILL)
+        else:
+            os.kill(process.pid, how)
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
 
 
@@ -102,13 +109,18 @@ def test_the_portal_process_serves_with_no_database_set_up(
     assert requests.get(f"{url}/api/openapi.json", timeout=5).json()["openapi"] == "3.1.0"
 
 
-def _aijob(name: str) -> dict[str, Any]:
+def new_aijob(namespace: str, name: str) -> dict[str, Any]:
+    """Return a small AIJob to create."""
     return {
         "apiVersion": "kubehooks.dev/v1alpha1",
         "kind": "AIJob",
-        "metadata": {"name": name, "namespace": KILL_NAMESPACE},
+        "metadata": {"name": name, "namespace": namespace},
         "spec": {"image": "trainer:1", "workers": 1},
     }
+
+
+def _aijob(name: str) -> dict[str, Any]:
+    return new_aijob(KILL_NAMESPACE, name)
 
 
 def _phase(kube: Kube, name: str, phase: str, seconds_ago: int) -> None:
@@ -189,6 +201,49 @@ def test_killed_mid_watch_nothing_duplicated_or_missing_after_restart(
         ]
         assert found["job-4"][0][-1][0] == "deleted"
         assert found["job-5"] == ([("created", None), ("changed", "Running")], False)
+    finally:
+        stop(process)
+        for obj in kube.list(aijobs, KILL_NAMESPACE):
+            kube.delete(aijobs, KILL_NAMESPACE, obj["metadata"]["name"])
+
+
+def test_sigterm_flushes_what_the_recorder_holds(
+    cluster: LocalCluster, crds: dict[str, CrdInstall], kube: Kube, tmp_path: Path
+) -> None:
+    """The history is write-locked while events arrive, so the recorder holds them; SIGTERM
+    comes, the lock goes, and the worker writes them all on its way out."""
+    import sqlite3
+
+    from hooks.portal.history.store import HistoryStore
+
+    kube.ensure_namespace(KILL_NAMESPACE)
+    config, data, port = write_config(cluster, tmp_path)
+    url = f"http://127.0.0.1:{port}"
+    aijobs = kube.resource("kubehooks.dev/v1alpha1", kind="AIJob")
+    process = start_portal(config, port, tmp_path / "portal.log")
+    try:
+        kube.create(_aijob("held-0"))
+        _wait(lambda: "held-0" in _records(url), "the first record")
+        lock = sqlite3.connect(data / "history.sqlite3", isolation_level=None)
+        lock.execute("BEGIN EXCLUSIVE")  # the writer now waits on its 30 s busy timeout
+        for index in range(1, 6):
+            kube.create(_aijob(f"held-{index}"))
+            _phase(kube, f"held-{index}", "Running", 60)
+        time.sleep(1.5)  # the watch delivers them into the recorder's buffer
+        process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        lock.execute("ROLLBACK")
+        lock.close()
+        assert process.wait(timeout=30) == 0
+        log = (tmp_path / "portal.log").read_text()
+        assert "everything it held is written" in log, log
+        store = HistoryStore.open(f"sqlite:///{data / 'history.sqlite3'}")
+        try:
+            rows = {row.name: row for row in store.live_rows("aijobs")}
+        finally:
+            store.engine.dispose()
+        assert {f"held-{index}" for index in range(6)} <= set(rows)
+        assert all(rows[f"held-{index}"].phase == "Running" for index in range(1, 6))
     finally:
         stop(process)
         for obj in kube.list(aijobs, KILL_NAMESPACE):

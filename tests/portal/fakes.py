@@ -26,6 +26,8 @@ class FakeCluster:
         self.down = False
         self.children: dict[tuple[str, str, str], KubeObject] = {}
         """Child objects by (resource, namespace, name), for an object's children."""
+        self.children_lists: list[tuple[str, str, str]] = []
+        """(resource, namespace, label selector) of every list of children asked."""
         self.expired_before = 0
         """Watches from a resourceVersion below this answer 410 Gone."""
 
@@ -126,13 +128,15 @@ class FakeCluster:
         self, api_version: str, resource: str, namespace: str, label_selector: str
     ) -> list[KubeObject]:
         self._check()
-        key, value = label_selector.split("=")
+        self.children_lists.append((resource, namespace, label_selector))
+        key, equals, value = label_selector.partition("=")  # k=v, or k alone: the key exists
         return [
             copy.deepcopy(obj)
             for (plural, ns, _), obj in sorted(self.children.items())
             if plural == resource
             and ns == namespace
-            and (obj["metadata"].get("labels") or {}).get(key) == value
+            and key in (obj["metadata"].get("labels") or {})
+            and (not equals or obj["metadata"]["labels"][key] == value)
         ]
 
     def ping(self) -> bool:

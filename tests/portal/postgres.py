@@ -66,6 +66,13 @@ class PostgresServer:
             check=True,
             capture_output=True,
         )
+        self.resume()
+        self.started_seconds = time.monotonic() - began
+        return self
+
+    def resume(self) -> None:
+        """Start the server (again) on its data directory and port."""
+        data = self.root / "data"
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
         subprocess.run(
             _as_server_user(
@@ -84,8 +91,17 @@ class PostgresServer:
             check=True,
             capture_output=True,
         )
-        self.started_seconds = time.monotonic() - began
-        return self
+
+    def halt(self) -> None:
+        """Stop the server at once (pg_ctl's immediate mode: connections cut, no checkpoint),
+        keeping its data for `resume`."""
+        subprocess.run(
+            _as_server_user(
+                [str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate", "stop"]
+            ),
+            check=True,
+            capture_output=True,
+        )
 
     def stop(self) -> None:
         subprocess.run(

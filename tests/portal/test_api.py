@@ -339,3 +339,35 @@ def test_an_object_answers_its_own_children_with_readiness(
         {"kind": "Job", "name": "train-workers", "ready": True},
         {"kind": "Service", "name": "train-workers", "ready": True},
     ]
+
+
+def test_a_list_answers_each_objects_children_with_one_call_per_child_type(
+    client: FlaskClient, cluster: FakeCluster
+) -> None:
+    from hooks.controllers.aijob import CONTROLLER
+
+    for name in ("one", "two", "three"):
+        cluster.put(AIJOB, aijob(name, uid=f"u-{name}"))
+    for name in ("one", "two"):
+        owner = {"uid": f"u-{name}", "controller": True, "kind": "AIJob", "name": name}
+        meta = {
+            "name": f"{name}-workers",
+            "namespace": "team-a",
+            "labels": {"app.kubernetes.io/instance": name},
+            "ownerReferences": [owner],
+        }
+        cluster.children[("jobs", "team-a", f"{name}-workers")] = {
+            "kind": "Job",
+            "metadata": meta,
+            "status": {"ready": 1},
+        }
+    listed = client.get("/api/v1/namespaces/team-a/aijobs", headers=ALICE).json["items"]
+    children = {item["name"]: item["children"] for item in listed}
+    assert children == {
+        "one": [{"kind": "Job", "name": "one-workers", "ready": True}],
+        "two": [{"kind": "Job", "name": "two-workers", "ready": True}],
+        "three": [],
+    }
+    types = {child.resource for child in CONTROLLER.children}
+    assert sorted(resource for resource, _, _ in cluster.children_lists) == sorted(types)
+    assert {namespace for _, namespace, _ in cluster.children_lists} == {"team-a"}

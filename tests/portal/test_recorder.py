@@ -172,3 +172,42 @@ def test_retention_from_settings(store: HistoryStore) -> None:
     assert len(_rows(store)) == 2
     aged = Recorder([AIJOB], cluster, store, retention=Retention(max_age_days=0.5))
     assert aged.retain(datetime(2026, 1, 2, tzinfo=UTC)) == 2
+
+
+def test_retention_sweeps_every_sweep_seconds(tmp_path: Path) -> None:
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    from hooks.portal.config import PortalSettings, Retention
+
+    assert PortalSettings().retention.sweep_seconds == 600, "ten minutes unless configured"
+    configured = PortalSettings.model_validate({"retention": {"sweepSeconds": 60, "maxRows": 9}})
+    assert configured.retention == Retention(max_rows=9, sweep_seconds=60)
+    with pytest.raises(ValueError, match="sweepSeconds"):
+        PortalSettings.model_validate({"retention": {"sweepSeconds": 0}})
+
+    now = [datetime(2026, 1, 1, tzinfo=UTC)]
+    store = HistoryStore.open(f"sqlite:///{tmp_path / 'history.sqlite3'}")
+    recorder = Recorder(
+        [], FakeCluster(), store, retention=configured.retention, clock=lambda: now[0]
+    )
+    sweeps: list[datetime] = []
+    recorder.retain = lambda when: sweeps.append(when) or 0  # type: ignore[method-assign]
+    writer = threading.Thread(target=recorder.write_loop, daemon=True)
+    writer.start()
+
+    def settle() -> None:
+        time.sleep(0.5)  # the idle writer looks at the clock every 0.2 s
+
+    try:
+        settle()
+        assert len(sweeps) == 1, "the first sweep at start"
+        now[0] += timedelta(seconds=59)
+        settle()
+        assert len(sweeps) == 1
+        now[0] += timedelta(seconds=1)
+        settle()
+        assert len(sweeps) == 2, "the next one sweepSeconds later"
+    finally:
+        recorder.stop()
+        store.engine.dispose()
