@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import errno
 import re
+import select
 import selectors
 import socket
 import ssl
@@ -79,6 +80,9 @@ refused body (gunicorn's own figure)."""
 LINGER_SECONDS = 2.0
 """How long a connection closed after its answer is drained at most (gunicorn's own figure); a
 refused body gets `limits.bodyTimeoutSeconds`, the time it would have had to arrive."""
+QUIET_SECONDS = 0.5
+"""How long the rest of a refused body is left unread after the 429, waiting for the client
+to close: Go's client has read its 429 by then and closes, and nothing is copied at all."""
 DRAIN_READS = 4
 """Reads of `DRAIN_BYTES` at most per turn of the loop for one lingering connection."""
 DRAIN_BYTES = 1024 * 1024
@@ -280,6 +284,7 @@ class BufferedConn(TConn):  # type: ignore[misc]
         """Bytes of a refused call's body still to come, dropped after its 429 (`_linger`)."""
         self.linger_left = 0
         self.linger_until = 0.0
+        self.quiet_until = 0.0
 
     def init(self) -> None:
         """Called by the thread before it parses: its reads and writes get a deadline."""
@@ -328,6 +333,9 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         """Calls holding a reserved slot whose body is being read: refused bodies wait."""
         self.lingering: set[BufferedConn] = set()
         """Connections closed after their answer, drained until the client closes (`_linger`)."""
+        self.quiet: dict[int, BufferedConn] = {}
+        """Lingering connections left unread for now, by descriptor (`QUIET_SECONDS`)."""
+        self.hangups = select.poll()
         self.scratch = memoryview(bytearray(DRAIN_BYTES))
         self.tls_context = gunicorn_sock.ssl_context(self.cfg) if self.cfg.is_ssl else None
         util.write_error = write_json_error
@@ -398,10 +406,27 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
             self._close(conn)
             return
         unread, conn.unread = conn.unread, None
+        now = time.monotonic()
         conn.linger_left = LINGER_BYTES + (unread or 0)
-        conn.linger_until = time.monotonic() + (self.body_seconds if unread else LINGER_SECONDS)
+        conn.linger_until = now + (self.body_seconds if unread else LINGER_SECONDS)
         self.lingering.add(conn)
+        if unread:  # first wait, unread, for the client to close (see QUIET_SECONDS)
+            conn.quiet_until = now + QUIET_SECONDS
+            self.quiet[conn.sock.fileno()] = conn
+            self.hangups.register(conn.sock.fileno(), select.POLLRDHUP)
+            return
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_lingering, conn))
+
+    def _hang_up_quiet(self, now: float) -> None:
+        """Close the quiet connections whose clients closed; drain those still sending."""
+        for fd, _event in self.hangups.poll(0):  # POLLRDHUP, POLLHUP or POLLERR
+            self.hangups.unregister(fd)
+            self._stop_lingering(self.quiet.pop(fd))
+        for fd, conn in [(fd, conn) for fd, conn in self.quiet.items() if conn.quiet_until <= now]:
+            self.hangups.unregister(fd)
+            del self.quiet[fd]
+            on_ready = partial(self._on_lingering, conn)
+            self.poller.register(conn.sock, selectors.EVENT_READ, on_ready)
 
     def _on_lingering(self, conn: BufferedConn, _fileobj: object) -> None:
         if self.reserved_reading:
@@ -423,6 +448,8 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
 
     def _stop_lingering(self, conn: BufferedConn) -> None:
         self.lingering.discard(conn)
+        if self.quiet.pop(conn.sock.fileno(), None) is not None:
+            self.hangups.unregister(conn.sock.fileno())
         self._forget(conn)
         self._close(conn)
 
@@ -434,6 +461,7 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         """Answer 408 to, and close, the connections past their read deadline."""
         super().murder_pending()
         now = time.monotonic()
+        self._hang_up_quiet(now)
         for conn in [conn for conn in self.lingering if conn.linger_until <= now]:
             self._stop_lingering(conn)
         late = [conn for conn in self.reading if conn.pending and conn.pending.deadline <= now]
