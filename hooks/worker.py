@@ -477,8 +477,11 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
                 try:
                     conn.sock.send(json_error(408, "Request Timeout", message))
                 except OSError:
-                    pass
-            self._drop(conn)
+                    self._drop(conn)
+                    continue
+                self._drop(conn, linger=True)  # a client still sending would reset the 408
+            else:
+                self._drop(conn)
 
     def _start_reading(self, conn: BufferedConn) -> None:
         leftover = conn.parser.unreader.take_buffered() if conn.parser is not None else b""
@@ -616,10 +619,14 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
             on_ready = self._on_lingering if resumed in self.lingering else self._on_readable
             self.poller.register(resumed.sock, selectors.EVENT_READ, partial(on_ready, resumed))
 
-    def _drop(self, conn: BufferedConn) -> None:
+    def _drop(self, conn: BufferedConn, *, linger: bool = False) -> None:
+        """Stop reading a connection and close it (after an answer: `_linger`)."""
         self._forget(conn)
         if conn.reserved and self.in_flight is not None:
             self.in_flight.release()
         conn.reserved = None
         conn.pending = None
-        self._close(conn)
+        if linger:
+            self._linger(conn)
+        else:
+            self._close(conn)
