@@ -199,7 +199,7 @@ class Facade:
         """Return an object's plain state as of the portal's clock."""
         return plain_state(obj, now=self.portal.clock())
 
-    def list(
+    def list_namespace(
         self,
         plural: str,
         namespace: str,
@@ -231,7 +231,7 @@ class Facade:
         one across namespaces for a user who sees them all)."""
         kind = self.kind(plural)
         visible = self.visible()
-        namespaces: list[str | None] = [None] if visible is None else sorted(visible)
+        namespaces: list[str | None] = [None] if visible is None else [*sorted(visible)]
         items: list[dict[str, Any]] = []
         for namespace in namespaces:
             found = self.portal.cluster.list(kind, namespace, label_selector=label_selector)
@@ -437,7 +437,7 @@ def api_blueprint(portal: Portal) -> Blueprint:
 
     @api.get("/api/v1/namespaces/<namespace>/<plural>")
     def list_objects(namespace: str, plural: str) -> Response:
-        items, token = facade().list(
+        items, token = facade().list_namespace(
             plural,
             namespace,
             limit=_int_arg("limit", 100),
