@@ -246,8 +246,11 @@ class Facade:
         created = self.portal.cluster.create(kind, namespace, obj, as_user=self.identity)
         return self.plain(created)
 
-    def get(self, plural: str, namespace: str, name: str) -> dict[str, Any]:
-        """Return one object's plain state with its children; 404 when absent."""
+    def get(
+        self, plural: str, namespace: str, name: str, *, detail: bool = False
+    ) -> dict[str, Any]:
+        """Return one object's plain state with its children; 404 when absent. `detail` adds
+        its conditions and whole status (the UI's object page)."""
         kind = self.kind(plural)
         self.namespace_visible(namespace)
         found = self.portal.cluster.get(kind, namespace, name)
@@ -255,7 +258,9 @@ class Facade:
             raise ApiProblem(404, f"{kind.kind} {namespace}/{name} not found")
         answer = self.plain(found)
         answer["children"] = answer["children"] or self.children_of(kind, found)
-        answer["conditions"] = (found.get("status") or {}).get("conditions") or []
+        if detail:
+            answer["status"] = found.get("status") or {}
+            answer["conditions"] = answer["status"].get("conditions") or []
         return answer
 
     def children_of(self, kind: Kind, parent: KubeObject) -> list[dict[str, Any]]:
@@ -353,6 +358,11 @@ class Facade:
         if found is None or not may_see(self.visible(), found["namespace"]):
             raise ApiProblem(404, f"no record {uid!r}")
         return found
+
+    def gpu_hours_since(self, plural: str, since: datetime) -> float:
+        """Return the GPU-hours used in the user's namespaces since a time."""
+        self.kind(plural)
+        return self.store().gpu_hours_since(plural, self.visible(), since)
 
     def stats(self, plural: str) -> dict[str, Any]:
         """Return the kind's history figures in the user's namespaces."""
@@ -453,9 +463,7 @@ def api_blueprint(portal: Portal) -> Blueprint:
 
     @api.get("/api/v1/namespaces/<namespace>/<plural>/<name>")
     def get_object(namespace: str, plural: str, name: str) -> Response:
-        answer = facade().get(plural, namespace, name)
-        answer.pop("conditions", None)
-        return jsonify(answer)
+        return jsonify(facade().get(plural, namespace, name))
 
     @api.patch("/api/v1/namespaces/<namespace>/<plural>/<name>")
     def patch_object(namespace: str, plural: str, name: str) -> Response:

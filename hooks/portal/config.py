@@ -52,6 +52,11 @@ class PortalSettings(_Config):
     port: int = Field(default=8099, ge=1, le=65535)
     controllers: tuple[str, ...] | None = None
     """Controller names whose kinds are served and recorded; None: every registered one."""
+    session_key_file: str | None = None
+    """The web UI's session signing key (a file of random bytes); None: a new key at every
+    start, so sessions end when the portal restarts."""
+    session_hours: float = Field(default=12, gt=0)
+    """How long a web UI sign-in lasts."""
 
     @property
     def resolved_database_url(self) -> str:
