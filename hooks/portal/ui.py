@@ -341,7 +341,12 @@ def overview_data(facade: Facade) -> dict[str, Any]:
     counts: list[tuple[Kind, int, list[tuple[str, int]]]] = []
     jobs: list[dict[str, Any]] = []
     for plural, kind in facade.portal.kinds.items():
-        items = facade.list_visible(plural)
+        try:
+            items = facade.list_visible(plural)
+        except ClusterError as err:
+            if err.status != 404:
+                raise
+            continue  # served by the portal, but its CRD is not installed in this cluster
         phases = Counter(str(item["phase"] or "Unknown") for item in items)
         counts.append((kind, len(items), sorted(phases.items())))
         if plural == "aijobs":
