@@ -5,7 +5,7 @@ Pending -> Running -> Succeeded without reloading, suspend and resume, delete it
 confirmation page and find it in the history; and a user of namespace B sees nothing of A.
 
 Screenshots (overview, list, object page, create form) go to the test's tmp folder and, when
-$KUBEHOOKS_SCREENSHOTS names a folder, there too (docs/images/ holds two of them).
+$PORTAL_SCREENSHOTS names a folder, there too (docs/images/ holds two of them).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import os
 import shutil
 import threading
 import time
+from datetime import UTC, datetime
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -111,7 +112,7 @@ def browser() -> Iterator[Callable[[], Any]]:
 def screenshots(tmp_path: Path) -> Callable[[Any, str], Path]:
     folder = tmp_path / "screenshots"
     folder.mkdir()
-    extra = os.environ.get("KUBEHOOKS_SCREENSHOTS")
+    extra = os.environ.get("PORTAL_SCREENSHOTS")
 
     def shoot(page: Any, name: str) -> Path:
         path = folder / f"{name}.png"
@@ -144,6 +145,35 @@ def phase_of(kube: Kube) -> str | None:
     aijobs = kube.resource("kubehooks.dev/v1alpha1", kind="AIJob")
     found = kube.get_or_none(aijobs, TEAM_A, JOB)
     return ((found or {}).get("status") or {}).get("phase")
+
+
+def failed_beside(kube: Kube) -> None:
+    """Another AIJob of the namespace that failed (its status written as the controller would)."""
+    created = kube.create(
+        {
+            "apiVersion": "kubehooks.dev/v1alpha1",
+            "kind": "AIJob",
+            "metadata": {"name": "ui-failed", "namespace": TEAM_A, "labels": {"team": "a"}},
+            "spec": {"image": "trainer:2", "workers": 4, "gpusPerWorker": 2},
+        }
+    )
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    message = "Job ui-failed failed (BackoffLimitExceeded); 7 worker Pod(s) failed"
+    created["status"] = {
+        "phase": "Failed",
+        "startTime": now,
+        "completionTime": now,
+        "conditions": [
+            {
+                "type": "Ready",
+                "status": "False",
+                "reason": "BackoffLimitExceeded",
+                "message": message,
+                "lastTransitionTime": now,
+            }
+        ],
+    }
+    kube.update(created, sub="status")
 
 
 def mark_page(page: Any) -> None:
@@ -210,7 +240,13 @@ def test_a_user_follows_an_aijob_in_the_browser(
         assert phase_of(kube) == "Running"
         row.and_(alice.locator('[data-phase="Running"]')).wait_for(timeout=WAIT_MS)
         assert_not_reloaded(alice)
+        failed_beside(kube)
+        alice.locator('tr[data-name="ui-failed"][data-phase="Failed"]').wait_for()
         screenshots(alice, "list")
+        alice.goto(f"{portal_url}/")
+        alice.get_by_text("BackoffLimitExceeded").first.wait_for()  # a recent failure's reason
+        assert "b-secret" not in alice.content()
+        screenshots(alice, "overview")
 
         alice.get_by_role("link", name=JOB, exact=True).click()
         alice.wait_for_url(f"{portal_url}/kinds/aijobs/{TEAM_A}/{JOB}")
@@ -258,10 +294,6 @@ def test_a_user_follows_an_aijob_in_the_browser(
             assert time.monotonic() < deadline, "the deletion never reached the history"
             time.sleep(0.5)
         assert "Succeeded" in record.inner_text()
-        alice.goto(f"{portal_url}/")
-        assert "b-secret" not in alice.content()
-        screenshots(alice, "overview")
-
         # A phone's width: the page itself never scrolls sideways.
         alice.set_viewport_size({"width": 390, "height": 844})
         alice.goto(history)
