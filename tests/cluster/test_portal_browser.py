@@ -294,6 +294,11 @@ def test_a_user_follows_an_aijob_in_the_browser(
             assert time.monotonic() < deadline, "the deletion never reached the history"
             time.sleep(0.5)
         assert "Succeeded" in record.inner_text()
+        # Dark mode follows the system's preference.
+        alice.emulate_media(color_scheme="dark")
+        background = alice.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert background == "rgb(13, 17, 23)", background
+
         # A phone's width: the page itself never scrolls sideways.
         alice.set_viewport_size({"width": 390, "height": 844})
         alice.goto(history)

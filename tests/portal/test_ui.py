@@ -4,6 +4,10 @@ the generated forms, actions, history and escaping (the real browser is in tests
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -356,3 +360,30 @@ def test_a_history_outage_leaves_the_pages_up(tmp_path: Path, cluster: FakeClust
 def test_the_api_takes_no_session_and_the_ui_no_bearer_only_page(web: FlaskClient) -> None:
     sign_in(web)
     assert web.get("/api/v1/namespaces/team-a/aijobs").status_code == 401  # no CSRF-able API
+
+
+def test_a_wheel_carries_the_templates_and_assets(tmp_path: Path) -> None:
+    """The UI's files are package data: a wheel built from a copy of the sources has them all."""
+    root = Path(__file__).parent.parent.parent
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(root / name, source / name)
+    shutil.copytree(root / "hooks", source / "hooks", ignore=shutil.ignore_patterns("__pycache__"))
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
+    subprocess.run([*command, "-w", str(tmp_path / "out"), str(source)], check=True)
+    (wheel,) = (tmp_path / "out").glob("kubehooks-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    ui = root / "hooks" / "portal"
+    wanted = [p for folder in ("templates", "static") for p in (ui / folder).rglob("*.*")]
+    assert wanted and {str(p.relative_to(root)) for p in wanted} <= names
+
+
+def test_no_asset_comes_from_elsewhere() -> None:
+    """No CDN: clusters are often offline. Templates and assets name no other origin."""
+    ui = Path(__file__).parent.parent.parent / "hooks" / "portal"
+    for path in [*(ui / "templates").rglob("*.html"), *(ui / "static").rglob("*.*")]:
+        text = path.read_text()
+        assert not re.search(r"(src|href)=\"(https?:)?//", text), path
+        assert "@import" not in text and "url(http" not in text, path
