@@ -47,6 +47,8 @@ from hooks.portal.websession import (
 )
 
 PAGE_SIZE = 50
+OVERVIEW_JOBS = 20
+"""Running and failed jobs shown on the overview; the rest are a link to the filtered list."""
 SORTS = ("name", "namespace", "phase", "created")
 KIND_VIEWS = {"aijobs": "views/aijobs.html"}
 """The only per-kind templates: a kind that adds a view to its object page."""
@@ -366,7 +368,10 @@ def overview_data(facade: Facade) -> dict[str, Any]:
     failures.sort(key=lambda pair: str(pair[1]["finished"] or pair[1]["created"]), reverse=True)
     return {
         "counts": counts,
-        "jobs": sorted(jobs, key=lambda item: (item["phase"], item["namespace"], item["name"])),
+        "jobs": sorted(jobs, key=lambda item: (item["phase"], item["namespace"], item["name"]))[
+            :OVERVIEW_JOBS
+        ],
+        "job_counts": Counter(str(item["phase"]) for item in jobs),
         "failures": failures[:10],
         "gpu_hours": gpu_hours,
         "history_note": history_note,
