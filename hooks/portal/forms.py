@@ -131,6 +131,7 @@ def parse_spec(
     """Return the spec a submitted form describes and the paths whose text cannot be read."""
     spec: dict[str, Any] = {}
     problems: dict[str, str] = {}
+    required = set(schema.get("required") or ())
     for name, sub in (schema.get("properties") or {}).items():
         path = f"{prefix}.{name}"
         widget = _widget(sub)
@@ -138,7 +139,8 @@ def parse_spec(
         if widget == "fieldset":
             nested, nested_problems = parse_spec(sub, form, path)
             problems.update(nested_problems)
-            if nested:
+            untouched = nested == parse_spec(sub, default_form(sub, path), path)[0]
+            if nested and (name in required or not untouched):
                 spec[name] = nested
         elif widget == "checkbox":
             if text:
@@ -157,12 +159,27 @@ def parse_spec(
     return spec, problems
 
 
+def default_form(schema: Schema, prefix: str = "spec") -> dict[str, str]:
+    """Return the form as first shown: each input's default text, by path. An optional nested
+    object left at these is left out of the spec, so its defaults do not make it exist."""
+    fields = _walk(build_fields(schema, prefix=prefix))
+    return {item.path: item.value for item in fields if item.widget != "fieldset"}
+
+
+def _walk(fields: list[FormField]) -> list[FormField]:
+    """Return every field, fieldsets and what they hold, in order."""
+    out = []
+    for item in fields:
+        out += [item, *_walk(item.children)]
+    return out
+
+
 def errors_by_field(
     fields: list[FormField], details: list[dict[str, Any]]
 ) -> tuple[dict[str, str], list[str]]:
     """Place each error at its field, or the nearest enclosing one (a list item's error goes to
     the list's textarea); what names no field is returned apart, for the top of the form."""
-    paths = set(_paths(fields)) | {"name", "labels"}
+    paths = {item.path for item in _walk(fields)} | {"name", "labels"}
     placed: dict[str, str] = {}
     loose: list[str] = []
     for detail in details:
@@ -177,14 +194,6 @@ def errors_by_field(
         text = message if target == where else f"{where.removeprefix(target + '.')}: {message}"
         placed[target] = f"{placed[target]}; {text}" if target in placed else text
     return placed, loose
-
-
-def _paths(fields: list[FormField]) -> list[str]:
-    out = []
-    for item in fields:
-        out.append(item.path)
-        out += _paths(item.children)
-    return out
 
 
 def parse_labels(text: str) -> dict[str, str] | None:
