@@ -8,6 +8,7 @@ authenticating proxy's or --dev's; tenancy is the facade's, so other namespaces 
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -45,6 +46,8 @@ from hooks.portal.websession import (
     session_identity,
     sign_in,
 )
+
+log = logging.getLogger("kubehooks.portal.ui")
 
 PAGE_SIZE = 50
 OVERVIEW_JOBS = 20
@@ -145,6 +148,11 @@ def ui_blueprint(portal: Portal) -> Blueprint:
     @ui.errorhandler(HTTPException)
     def http_error(err: HTTPException) -> tuple[str, int]:
         return _error(err.code or 500, err.description or "error")
+
+    @ui.errorhandler(Exception)
+    def unexpected(_err: Exception) -> tuple[str, int]:
+        log.exception("unexpected error rendering a page")
+        return _error(500, "internal error")
 
     @ui.route("/signin", methods=["GET", "POST"])
     def signin() -> str | BaseResponse | tuple[str, int]:

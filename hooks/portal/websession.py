@@ -21,7 +21,7 @@ from hooks.portal.config import PortalSettings
 COOKIE = "kubehooks_portal"
 CSRF_FIELD = "csrf"
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; object-src 'none'; frame-ancestors 'none'; form-action 'self'; "
     "base-uri 'none'"
 )

@@ -387,3 +387,34 @@ def test_no_asset_comes_from_elsewhere() -> None:
         text = path.read_text()
         assert not re.search(r"(src|href)=\"(https?:)?//", text), path
         assert "@import" not in text and "url(http" not in text, path
+
+
+def test_a_plugin_kind_gets_the_same_pages(web: FlaskClient, cluster: FakeCluster) -> None:
+    from hooks.registry import load_controllers
+    from hooks.settings import Settings
+
+    staticsite = load_controllers(Settings())["staticsite"].kind
+    site = aijob("home", uid="uid-site", phase="Ready", ready="True", reason="Serving")
+    site.update(apiVersion=staticsite.api_version, kind="StaticSite", spec={"replicas": 2})
+    cluster.put(staticsite, site)
+    sign_in(web)
+    assert 'data-name="home"' in web.get("/kinds/staticsites").text
+    page = web.get("/kinds/staticsites/team-a/home")
+    assert page.status_code == 200 and "replicas: 2" in page.text
+    assert "Workers and GPUs" not in page.text  # AIJob's own view only
+    token = csrf(web, "/kinds/staticsites/new")
+    created = web.post(
+        "/kinds/staticsites/new",
+        data={"csrf": token, "namespace": "team-a", "name": "blog", "spec.replicas": "3"},
+    )
+    assert created.status_code == 303
+    assert cluster.objects[("staticsites", "team-a", "blog")]["spec"]["replicas"] == 3
+
+
+def test_an_unexpected_error_is_a_page_not_a_trace(web: FlaskClient, cluster: FakeCluster) -> None:
+    sign_in(web)
+    cluster.put(AIJOB, aijob("train"))
+    cluster.objects[("aijobs", "team-a", "train")]["status"] = "not a mapping"
+    answer = web.get("/kinds/aijobs/team-a/train")
+    assert answer.status_code == 500 and "internal error" in answer.text
+    assert "Traceback" not in answer.text
