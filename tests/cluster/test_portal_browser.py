@@ -32,7 +32,6 @@ from tests.cluster.browser import BrowserMissing, chromium
 from tests.cluster.harness import Metacontroller
 from tests.cluster.kube import ApiError, Kube
 from tests.cluster.test_portal import grant, real_cluster
-from tests.cluster.test_sync_loop import composite_controller_for
 from tests.cluster.world import job_succeeds, settle
 from tests.servers import free_port
 
@@ -75,21 +74,6 @@ def portal_url(
         server.shutdown()
         recorder.stop()
         store.engine.dispose()
-
-
-@pytest.fixture
-def aijob_harness(
-    kube: Kube,
-    hook_server: str,
-    crds: dict[str, CrdInstall],
-    composite_controller_crd: CrdInstall,
-    endpoint_secrets: dict[str, str],
-) -> Iterator[Metacontroller]:
-    harness = Metacontroller(kube, composite_controller_for(kube, "aijob"), hook_server)
-    try:
-        yield harness
-    finally:
-        harness.close()
 
 
 @pytest.fixture
@@ -187,12 +171,13 @@ def assert_not_reloaded(page: Any) -> None:
 
 def test_a_user_follows_an_aijob_in_the_browser(
     portal_url: str,
-    aijob_harness: Metacontroller,
+    harness_for: Callable[[str], Metacontroller],
     kube: Kube,
     browser: Callable[[], Any],
     screenshots: Callable[[Any, str], Path],
 ) -> None:
     began = time.monotonic()
+    aijob_harness = harness_for("aijob")
     aijobs = kube.resource("kubehooks.dev/v1alpha1", kind="AIJob")
     kube.create(
         {
