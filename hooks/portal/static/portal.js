@@ -19,6 +19,10 @@
       const fresh = new DOMParser().parseFromString(await answer.text(), "text/html");
       for (const region of document.querySelectorAll("[data-live][id]")) {
         const next = fresh.getElementById(region.id);
+        // A keyboard user's focus inside a region is not taken away: it waits for the next tick.
+        if (region.contains(document.activeElement) && document.activeElement !== document.body) {
+          continue;
+        }
         if (next && next.innerHTML !== region.innerHTML) {
           region.replaceWith(document.adoptNode(next));
         }
