@@ -9,6 +9,7 @@ authenticating proxy's or --dev's; tenancy is the facade's, so other namespaces 
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -55,6 +56,9 @@ OVERVIEW_JOBS = 20
 SORTS = ("name", "namespace", "phase", "created")
 KIND_VIEWS = {"aijobs": "views/aijobs.html"}
 """The only per-kind templates: a kind that adds a view to its object page."""
+LOCAL_PATH = re.compile(r"/(?![/\\])[!-~]*")
+"""A path on this site: no scheme, no host, no `//` or `/\\`, no spaces or control characters
+(browsers drop tabs and newlines, which would turn `/\t/evil` into `//evil`)."""
 OPEN_ENDPOINTS = frozenset({"portal_ui.signin", "portal_ui.static"})
 
 
@@ -66,7 +70,7 @@ def install_ui(app: Flask, portal: Portal) -> None:
 
 def _safe_next(target: str | None) -> str:
     """Return a local path to go back to after sign-in; anything else goes to the overview."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    if target and LOCAL_PATH.fullmatch(target) and "\\" not in target:
         return target
     return "/"
 

@@ -59,8 +59,10 @@ def test_pages_need_a_sign_in_and_the_session_cookie_is_guarded(web: FlaskClient
     assert answer.headers["Location"] == "/signin?next=/kinds/aijobs?phase%3DRunning"
     refused = web.post("/signin", data={"csrf": csrf(web), "token": "nope"})
     assert refused.status_code == 401 and "unknown token" in refused.text
-    answer = web.post("/signin", data={"csrf": csrf(web), "token": "alice-token", "next": "//x"})
-    assert answer.status_code == 303 and answer.headers["Location"] == "/"
+    for elsewhere in ("//x", "/\t/x", "/\\x", "https://x", "javascript:x"):
+        data = {"csrf": csrf(web), "token": "alice-token", "next": elsewhere}
+        answer = web.post("/signin", data=data)
+        assert answer.status_code == 303 and answer.headers["Location"] == "/", elsewhere
     cookie = answer.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
     assert "alice-token" not in cookie
