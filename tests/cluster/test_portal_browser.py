@@ -111,6 +111,10 @@ def screenshots(tmp_path: Path) -> Callable[[Any, str], Path]:
 
 def sign_in(context: Any, url: str, token: str) -> Any:
     page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.kubehooks_problems = problems  # the console's errors: CSP refusals, script errors
     page.goto(f"{url}/")
     assert "/signin" in page.url, "an anonymous visit is sent to the sign-in page"
     page.get_by_label("Token").fill(token)
@@ -296,6 +300,11 @@ def test_a_user_follows_an_aijob_in_the_browser(
             alice.goto(f"{portal_url}{path}")
             width = alice.evaluate("document.documentElement.scrollWidth")
             assert width <= 390, (path, width)
+
+        # Nothing was refused by the CSP, no script failed, no asset was missing (the one
+        # answer that was not 2xx/3xx is the form refused with 422).
+        refused_form = "the server responded with a status of 422"
+        assert [p for p in alice.kubehooks_problems if refused_form not in p] == []
 
         # Bob, of namespace B, sees nothing of namespace A.
         bob = sign_in(browser(), portal_url, "bob-token")

@@ -420,3 +420,23 @@ def test_an_unexpected_error_is_a_page_not_a_trace(web: FlaskClient, cluster: Fa
     answer = web.get("/kinds/aijobs/team-a/train")
     assert answer.status_code == 500 and "internal error" in answer.text
     assert "Traceback" not in answer.text
+
+
+def test_retry_of_a_failed_redis_migration_and_a_refused_one(
+    web: FlaskClient, cluster: FakeCluster
+) -> None:
+    from hooks.api.redismigration import REDISMIGRATION
+    from tests.portal.test_api import _migration
+
+    failed = cluster.put(REDISMIGRATION, _migration("Failed"))
+    sign_in(web)
+    url = "/kinds/redismigrations/team-a/move"
+    assert "Retry" in web.get(url).text and "Suspend" not in web.get(url).text
+    token = csrf(web, url)
+    answer = web.post(f"{url}/actions/retry", data={"csrf": token})
+    assert answer.status_code == 303 and answer.headers["Location"] == url
+    rerun = cluster.objects[("redismigrations", "team-a", "move")]
+    assert rerun["metadata"]["uid"] != failed["metadata"]["uid"]
+    assert "retry: done" in web.get(url).text
+    again = web.post(f"{url}/actions/retry", data={"csrf": token})  # not failed any more
+    assert "only a failed run can be retried" in web.get(again.headers["Location"]).text
