@@ -440,3 +440,21 @@ def test_retry_of_a_failed_redis_migration_and_a_refused_one(
     assert "retry: done" in web.get(url).text
     again = web.post(f"{url}/actions/retry", data={"csrf": token})  # not failed any more
     assert "only a failed run can be retried" in web.get(again.headers["Location"]).text
+
+
+def test_a_session_key_file_keeps_sessions_across_restarts(
+    tmp_path: Path, cluster: FakeCluster, store: HistoryStore
+) -> None:
+    key = tmp_path / "session.key"
+    key.write_bytes(b"k" * 40)
+    first = make_client(tmp_path, cluster, store, sessionKeyFile=str(key))
+    sign_in(first)
+    cookie = first.get_cookie("kubehooks_portal")
+    assert cookie is not None
+    for key_file, signed_in in ((str(key), True), (None, False)):
+        restarted = make_client(tmp_path, cluster, store, sessionKeyFile=key_file)
+        restarted.set_cookie("kubehooks_portal", cookie.value)
+        assert (restarted.get("/").status_code == 200) is signed_in
+    key.write_bytes(b"short")
+    with pytest.raises(ValueError, match="32 bytes"):
+        make_client(tmp_path, cluster, store, sessionKeyFile=str(key))
