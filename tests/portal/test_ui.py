@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,16 @@ ATTRIBUTE = '"><img src=x onerror=alert(2)>'
 @pytest.fixture
 def cluster() -> FakeCluster:
     return FakeCluster()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[HistoryStore]:
+    """SQLite only: the pages are the same on every database (test_store.py covers those)."""
+    opened = HistoryStore.open(f"sqlite:///{tmp_path / 'data' / 'history.sqlite3'}")
+    try:
+        yield opened
+    finally:
+        opened.engine.dispose()
 
 
 @pytest.fixture
