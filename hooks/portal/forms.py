@@ -179,7 +179,7 @@ def errors_by_field(
 ) -> tuple[dict[str, str], list[str]]:
     """Place each error at its field, or the nearest enclosing one (a list item's error goes to
     the list's textarea); what names no field is returned apart, for the top of the form."""
-    paths = {item.path for item in _walk(fields)} | {"name", "labels"}
+    paths = {item.path for item in _walk(fields)} | {"namespace", "name", "labels"}
     placed: dict[str, str] = {}
     loose: list[str] = []
     for detail in details:

@@ -32,7 +32,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from hooks.api.kind import Kind
 from hooks.crd import openapi_schema
-from hooks.portal.api import ApiProblem, Facade, Portal, cluster_problem
+from hooks.portal.api import ApiProblem, Facade, Portal, cluster_problem, spec_errors
 from hooks.portal.auth import token_digest
 from hooks.portal.charts import duration_chart, timeline_chart, tone
 from hooks.portal.cluster import ClusterError
@@ -213,6 +213,8 @@ def ui_blueprint(portal: Portal) -> Blueprint:
         namespace = form.get("namespace", "").strip()
         if not namespace:
             details.append({"field": "namespace", "message": "a namespace is required"})
+        if details:  # say all that is wrong at once: the spec model's complaints too
+            details += [d for d in spec_errors(kind, spec) if d["field"] not in unreadable]
         status = 422
         if not details:
             try:
@@ -237,10 +239,7 @@ def ui_blueprint(portal: Portal) -> Blueprint:
                 found = cluster_problem(err)
                 details = found.details or [{"field": "", "message": found.message}]
                 status = found.status
-        fields = kind_fields(kind, form)
-        placed, loose = errors_by_field(fields, details)
-        if "namespace" in {d.get("field") for d in details}:
-            placed["namespace"] = "a namespace is required"
+        placed, loose = errors_by_field(kind_fields(kind, form), details)
         fields = kind_fields(kind, form, placed)
         page = render_template(
             "create.html",

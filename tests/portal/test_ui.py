@@ -224,6 +224,10 @@ def test_create_shows_the_spec_models_errors_at_their_fields_then_creates(
     assert errors["spec.workers"] == "Input should be greater than or equal to 1"
     assert "set by the controller" in errors["spec.env"]
     assert 'value="trainer:1"' in refused.text  # what was typed stays
+    unreadable = web.post("/kinds/aijobs/new", data={**form, "spec.args": "{unclosed"})
+    errors = dict(re.findall(r'data-field="([^"]+)">([^<]+)<', unreadable.text))
+    assert errors["spec.args"].startswith("not YAML or JSON")
+    assert "spec.workers" in errors  # and the spec model's complaints, all at once
     assert cluster.writes == []
     form.update({"spec.workers": "2", "spec.env": "", "spec.gpusPerWorker": "1"})
     created = web.post("/kinds/aijobs/new", data=form)
