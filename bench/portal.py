@@ -5,13 +5,17 @@
 - facade list: p95 of listing 1,000 objects through the REST facade (target <= 100 ms), each
   with its children (a Job and a Service: the page's children are listed once per child type
   and grouped by owner), over an in-memory cluster, so the figure is the portal's own cost
-  (the API server's is not ours).
+  (the API server's is not ours);
+- web UI: p95 server time of the overview and of a 50-row list page with 10,000 objects in
+  history and 500 live AIJobs (target <= 150 ms), and each page's weight with its stylesheet
+  and script (target <= 200 KB).
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import re
 import statistics
 import tempfile
 import time
@@ -101,17 +105,27 @@ def measure_recording(root: Path, objects: int) -> float:
     return transitions / elapsed
 
 
-def measure_page(root: Path, rows: int, samples: int) -> tuple[float, float, float]:
-    """Fill a history of `rows` objects; return (fill seconds, p50 ms, p95 ms) of 50-row pages."""
-    store = HistoryStore.open(f"sqlite:///{root / 'page.sqlite3'}")
+def fill_history(store: HistoryStore, rows: int) -> None:
+    """Write `rows` finished AIJobs (one in 20 failed) in batches of 2,000."""
     now = START + timedelta(days=30)
-    began = time.perf_counter()
     for start in range(0, rows, 2000):
         batch = [
-            record(AIJOB, "ADDED", aijob(i, "Succeeded", "False", 2), now=now)
+            record(
+                AIJOB,
+                "ADDED",
+                aijob(i, "Failed" if i % 20 == 0 else "Succeeded", "False", 2),
+                now=now,
+            )
             for i in range(start, min(rows, start + 2000))
         ]
         store.write(batch)
+
+
+def measure_page(root: Path, rows: int, samples: int) -> tuple[float, float, float]:
+    """Fill a history of `rows` objects; return (fill seconds, p50 ms, p95 ms) of 50-row pages."""
+    store = HistoryStore.open(f"sqlite:///{root / 'page.sqlite3'}")
+    began = time.perf_counter()
+    fill_history(store, rows)
     filled = time.perf_counter() - began
     chooser = random.Random(17)
     timings = []
@@ -159,8 +173,8 @@ class _NoCluster:
 
 
 class _ListCluster(_NoCluster):
-    """Answers every list with the same prebuilt objects, as a warm API server would, and each
-    object's children: a Job and a Service of its name."""
+    """Answers every list of AIJobs with the same prebuilt objects, as a warm API server would
+    (other kinds have none), and each object's children: a Job and a Service of its name."""
 
     def __init__(self, objects: list[dict[str, Any]]) -> None:
         self.objects = objects
@@ -171,7 +185,7 @@ class _ListCluster(_NoCluster):
         self.children_calls = 0
 
     def list(self, kind: Kind, namespace: str | None, **_: Any) -> ObjectList:
-        return ObjectList(self.objects, None, "1")
+        return ObjectList(self.objects if kind.plural == "aijobs" else [], None, "1")
 
     def list_children(self, api_version: str, resource: str, ns: str, selector: str) -> Any:
         self.children_calls += 1
@@ -193,15 +207,18 @@ def _child(kind: str, parent: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def measure_facade(root: Path, objects: int, samples: int) -> tuple[float, float]:
-    """Return (p50, p95) ms of GET .../aijobs?limit=N through the facade, N = `objects`."""
+def _settings(root: Path) -> PortalSettings:
     tokens = root / "token.csv"
     tokens.write_text("bench-token,bench,1,admins\n")
-    settings = PortalSettings.model_validate(
+    return PortalSettings.model_validate(
         {"tokenFile": str(tokens), "tenancy": {"groups": {"admins": ["*"]}}}
     )
+
+
+def measure_facade(root: Path, objects: int, samples: int) -> tuple[float, float]:
+    """Return (p50, p95) ms of GET .../aijobs?limit=N through the facade, N = `objects`."""
     cluster = _ListCluster([aijob(i, "Running", "True", 1) for i in range(objects)])
-    portal = build_portal(settings, cluster, None, dev=False)
+    portal = build_portal(_settings(root), cluster, None, dev=False)
     client = create_portal(portal).test_client()
     headers = {"Authorization": "Bearer bench-token"}
     url = f"/api/v1/namespaces/team-1/aijobs?limit={objects}"
@@ -217,19 +234,57 @@ def measure_facade(root: Path, objects: int, samples: int) -> tuple[float, float
     return percentiles(timings)
 
 
+UI_PAGES = {"overview": "/", "50-row list": "/kinds/aijobs?sort=created&dir=desc"}
+
+
+def measure_ui(
+    root: Path, history_rows: int, live: int, samples: int
+) -> dict[str, tuple[float, float, int]]:
+    """Return page -> (p50 ms, p95 ms, KB with its stylesheet and script) of the web UI, signed
+    in as a user who sees every namespace, over a history of `history_rows` records."""
+    store = HistoryStore.open(f"sqlite:///{root / 'ui.sqlite3'}")
+    fill_history(store, history_rows)
+    cluster = _ListCluster([aijob(i, "Running", "True", 1) for i in range(live)])
+    portal = build_portal(_settings(root), cluster, store, dev=False)
+    portal.clock = lambda: START + timedelta(days=30)
+    client = create_portal(portal).test_client()
+    form = client.get("/signin").get_data(as_text=True)
+    match = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert match is not None
+    client.post("/signin", data={"csrf": match.group(1), "token": "bench-token"})
+    assets = sum(
+        len(client.get(f"/assets/{name}").get_data()) for name in ("portal.css", "portal.js")
+    )
+    out = {}
+    for name, url in UI_PAGES.items():
+        timings = []
+        size = 0
+        for _ in range(samples):
+            began = time.perf_counter()
+            answer = client.get(url)
+            timings.append(time.perf_counter() - began)
+            assert answer.status_code == 200, answer.status_code
+            size = len(answer.get_data())
+        p50, p95 = percentiles(timings)
+        out[name] = (p50, p95, (size + assets) // 1024)
+    store.engine.dispose()
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the three measurements and print them next to their targets."""
     parser = argparse.ArgumentParser(prog="python -m bench.portal")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     args = parser.parse_args(argv)
-    record_objects, rows, page_samples, list_samples = (
-        (500, 10_000, 50, 10) if args.quick else (5_000, 100_000, 300, 30)
+    record_objects, rows, page_samples, list_samples, ui_samples = (
+        (500, 10_000, 50, 10, 5) if args.quick else (5_000, 100_000, 300, 30, 30)
     )
     with tempfile.TemporaryDirectory(prefix="kubehooks-bench-portal-") as folder:
         root = Path(folder)
         rate = measure_recording(root, record_objects)
         filled, page_p50, page_p95 = measure_page(root, rows, page_samples)
         list_p50, list_p95 = measure_facade(root, 1000, list_samples)
+        ui = measure_ui(root, 10_000, 500, ui_samples)
     lines = [
         ("recording into SQLite", f"{rate:,.0f} transitions/s", ">= 2,000/s", rate >= 2000),
         (
@@ -245,6 +300,11 @@ def main(argv: list[str] | None = None) -> int:
             list_p95 <= 100,
         ),
     ]
+    for name, (p50, p95, kilobytes) in ui.items():
+        lines.append(
+            (f"UI {name}", f"p50 {p50:.1f} ms, p95 {p95:.1f} ms", "p95 <= 150 ms", p95 <= 150)
+        )
+        lines.append((f"UI {name} weight", f"{kilobytes} KB", "<= 200 KB", kilobytes <= 200))
     print(f"{'measure':<32} {'figure':<52} {'target':<14} met")
     for name, figure, target, met in lines:
         print(f"{name:<32} {figure:<52} {target:<14} {'yes' if met else 'NO'}")

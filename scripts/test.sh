@@ -13,7 +13,8 @@ echo "== installing kubehooks and its test dependencies"
 # Debian packages some tests use, installed when missing and run as root:
 # wrk (the benchmark's load generator), redis-server and busybox (the RedisMigration scripts run
 # for real under busybox ash, dash and bash), openssl (throwaway certificates for the TLS and
-# real-cluster tests). The real-cluster and helm groups also need Go >= 1.26 (PATH or /usr/local/go):
+# real-cluster tests), chromium (the portal's web UI tests, headless, driven by Playwright).
+# The real-cluster and helm groups also need Go >= 1.26 (PATH or /usr/local/go):
 # both build their tools (kube-apiserver and etcd, helm) from Go modules once, into ~/.cache/kubehooks.
 missing=()
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
@@ -22,6 +23,7 @@ command -v busybox >/dev/null 2>&1 || missing+=(busybox)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql) # portal history
 [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server-core) # portal history on MariaDB (~8 s)
+[ -x /usr/bin/chromium ] || missing+=(chromium) # the portal's web UI in a real browser
 if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "== installing ${missing[*]}"
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; } ||

@@ -16,6 +16,7 @@ from hooks.portal.cluster import Cluster
 from hooks.portal.config import PortalSettings
 from hooks.portal.history.store import HistoryStore, HistoryUnavailable
 from hooks.portal.openapi import portal_openapi
+from hooks.portal.ui import install_ui
 
 log = logging.getLogger("kubehooks.portal")
 
@@ -26,10 +27,11 @@ def served_kinds(enabled: list[Kind]) -> dict[str, Kind]:
 
 
 def create_portal(portal: Portal) -> Flask:
-    """Return the portal's WSGI app: /api (facade, history, OpenAPI) and the probes."""
-    app = Flask("kubehooks.portal")
+    """Return the portal's WSGI app: /api (facade, history, OpenAPI), the web UI, the probes."""
+    app = Flask("kubehooks.portal", static_folder=None)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.register_blueprint(api_blueprint(portal))
+    install_ui(app, portal)
     actions = sorted({*ACTIONS, *((plural, "retry") for plural in RETRYABLE)})
     document = portal_openapi(portal.kinds, actions)
 

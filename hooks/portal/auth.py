@@ -8,6 +8,7 @@ only from the configured proxy addresses; the seed's X-Debug-Username, only unde
 from __future__ import annotations
 
 import csv
+import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -80,6 +81,19 @@ class Authenticator:
             if hmac.compare_digest(token.encode(), presented.encode()):
                 return identity
         return None
+
+    def by_digest(self, digest: str) -> Identity | None:
+        """Return whose token has this digest: a web session keeps the digest, never the token,
+        and a token gone from the file ends its sessions at the next start."""
+        for token, identity in self.tokens.items():
+            if hmac.compare_digest(token_digest(token), digest):
+                return identity
+        return None
+
+
+def token_digest(token: str) -> str:
+    """Return the SHA-256 of a token, as a web session remembers its sign-in."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def visible_namespaces(identity: Identity, tenancy: Tenancy) -> frozenset[str] | None:

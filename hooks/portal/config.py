@@ -64,6 +64,11 @@ class PortalSettings(_Config):
     threads: int = Field(default=16, ge=2, le=256)
     """Threads answering requests (one process); at most threads - 1 requests are held, the
     next gets 429 with Retry-After."""
+    session_key_file: str | None = None
+    """The web UI's session signing key (a file of random bytes); None: a new key at every
+    start, so sessions end when the portal restarts."""
+    session_hours: float = Field(default=12, gt=0)
+    """How long a web UI sign-in lasts."""
 
     @property
     def resolved_database_url(self) -> str:

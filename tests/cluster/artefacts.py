@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from hooks.registry import CONTROLLERS
 from tests.cluster.kube import ApiError, Kube, KubeObject
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -188,3 +189,19 @@ def contains(stored: Any, sent: Any) -> bool:
             and all(contains(a, b) for a, b in zip(stored, sent, strict=True))
         )
     return bool(stored == sent)
+
+
+def composite_controller_for(kube: Kube, controller: str) -> KubeObject:
+    """Install (or find) the CompositeController of metacontroller/ whose parent is this
+    controller's kind, and return it as stored (with the API server's defaults)."""
+    plural = CONTROLLERS[controller].kind.plural
+    for path in composite_controller_files():
+        for doc in documents(path):
+            if (
+                doc.get("kind") == "CompositeController"
+                and doc["spec"]["parentResource"]["resource"] == plural
+            ):
+                resource = kube.resource_of(doc)
+                stored = kube.get_or_none(resource, None, doc["metadata"]["name"])
+                return stored if stored is not None else kube.create(doc)
+    raise LookupError(f"no CompositeController in metacontroller/ manages {plural}")

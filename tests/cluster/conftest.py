@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -28,11 +29,13 @@ from tests.cluster.artefacts import (
     ROOT,
     CrdInstall,
     composite_controller_files,
+    composite_controller_for,
     crd_files,
     documents,
     install_crd,
     served_kind,
 )
+from tests.cluster.harness import Metacontroller
 from tests.cluster.kube import Kube
 from tests.servers import free_port
 
@@ -233,3 +236,25 @@ def hook_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 os.kill(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
+
+
+@pytest.fixture
+def harness_for(
+    kube: Kube,
+    hook_server: str,
+    crds: dict[str, CrdInstall],
+    composite_controller_crd: CrdInstall,
+    endpoint_secrets: dict[str, str],
+) -> Iterator[Any]:
+    """Make the TEST HARNESS of a controller (by name) against the real hook server; each one
+    made is closed at the end."""
+    made: list[Metacontroller] = []
+
+    def make(controller: str) -> Metacontroller:
+        harness = Metacontroller(kube, composite_controller_for(kube, controller), hook_server)
+        made.append(harness)
+        return harness
+
+    yield make
+    for harness in made:
+        harness.close()

@@ -24,8 +24,6 @@ from hooks.registry import CONTROLLERS
 from tests.cluster.artefacts import (
     CRD_RESOURCE,
     EXAMPLES,
-    CrdInstall,
-    composite_controller_files,
     documents,
 )
 from tests.cluster.harness import CONTROLLER_UID, Metacontroller, SyncResult
@@ -34,42 +32,6 @@ from tests.cluster.scenarios import SCENARIOS, Scenario, Step, View
 from tests.cluster.world import namespace_controller_pass, settler
 
 pytestmark = pytest.mark.cluster
-
-
-def composite_controller_for(kube: Kube, controller: str) -> KubeObject:
-    """Install (or find) the CompositeController of metacontroller/ whose parent is this
-    controller's kind, and return it as stored (with the API server's defaults)."""
-    plural = CONTROLLERS[controller].kind.plural
-    for path in composite_controller_files():
-        for doc in documents(path):
-            if (
-                doc.get("kind") == "CompositeController"
-                and doc["spec"]["parentResource"]["resource"] == plural
-            ):
-                resource = kube.resource_of(doc)
-                stored = kube.get_or_none(resource, None, doc["metadata"]["name"])
-                return stored if stored is not None else kube.create(doc)
-    raise LookupError(f"no CompositeController in metacontroller/ manages {plural}")
-
-
-@pytest.fixture
-def harness_for(
-    kube: Kube,
-    hook_server: str,
-    crds: dict[str, CrdInstall],
-    composite_controller_crd: CrdInstall,
-    endpoint_secrets: dict[str, str],
-) -> Iterator[Any]:
-    made: list[Metacontroller] = []
-
-    def make(controller: str) -> Metacontroller:
-        harness = Metacontroller(kube, composite_controller_for(kube, controller), hook_server)
-        made.append(harness)
-        return harness
-
-    yield make
-    for harness in made:
-        harness.close()
 
 
 def view_of(harness: Metacontroller, namespace: str, name: str) -> View:

@@ -35,3 +35,10 @@ def test_the_readme_says_how_to_start_configure_and_authenticate() -> None:
     readme = (ROOT / "README.md").read_text().split("## Portal", 1)[1].split("\n## ", 1)[0]
     for words in ("kubehooks portal", "databaseUrl", "tokenFile", "tenancy", "docs/portal.md"):
         assert words in readme
+
+
+def test_the_readme_shows_the_uis_screenshots() -> None:
+    readme = (ROOT / "README.md").read_text().split("## Portal", 1)[1].split("\n## ", 1)[0]
+    for image in ("docs/images/portal-overview.png", "docs/images/portal-object.png"):
+        assert f"]({image})" in readme
+        assert (ROOT / image).read_bytes().startswith(b"\x89PNG")

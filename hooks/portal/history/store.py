@@ -350,6 +350,17 @@ class HistoryStore:
             "gpuHoursByNamespace": {str(ns): float(total or 0) for ns, total in gpu},
         }
 
+    def gpu_hours_since(
+        self, plural: str, namespaces: frozenset[str] | None, since: datetime
+    ) -> float:
+        """Return the GPU-hours of the records created since a time (the overview's week)."""
+        where = [HistoryObject.plural == plural, HistoryObject.created >= since]
+        if namespaces is not None:
+            where.append(HistoryObject.namespace.in_(sorted(namespaces)))
+        with self._connect() as connection:
+            total = connection.scalar(select(func.sum(HistoryObject.gpu_hours)).where(*where))
+        return float(total or 0)
+
     def apply_retention(
         self, *, now: datetime, max_age: timedelta | None, max_rows: int | None
     ) -> int:
