@@ -462,6 +462,9 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         super().murder_pending()
         now = time.monotonic()
         self._hang_up_quiet(now)
+        if not self.alive:  # stopping: no refused body is waited for past LINGER_SECONDS
+            for conn in self.lingering:
+                conn.linger_until = min(conn.linger_until, now + LINGER_SECONDS)
         for conn in [conn for conn in self.lingering if conn.linger_until <= now]:
             self._stop_lingering(conn)
         late = [conn for conn in self.reading if conn.pending and conn.pending.deadline <= now]
