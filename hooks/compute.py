@@ -72,10 +72,6 @@ class ComputeChild:
         self._lock = threading.Lock()
         self._gone = False
 
-    @property
-    def alive(self) -> bool:
-        return not self._gone
-
     def call(self, message: Any, body: bytes) -> tuple[Any, bytes]:
         """Return what the child's `run` returned for `message` and `body` (its exception is
         re-raised)."""
