@@ -21,6 +21,7 @@ import yaml
 
 from hooks.controller import Controller
 from hooks.crd import crd
+from hooks.hardening import container_security_context, pod_security_context
 from hooks.portal.manifests import portal_image, portal_objects
 from hooks.registry import CONTROLLERS, enabled_names, load_controllers
 from hooks.settings import ControllerConfig, Settings, SettingsError
@@ -268,11 +269,7 @@ def server_objects(settings: Settings) -> list[Manifest]:
             "requests": {"cpu": "100m", "memory": "128Mi"},
             "limits": {"memory": "512Mi"},
         },
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "securityContext": container_security_context(),
         "volumeMounts": mounts,
     }
     pod_labels = {"app.kubernetes.io/name": APP}
@@ -307,13 +304,7 @@ def server_objects(settings: Settings) -> list[Manifest]:
                         "serviceAccountName": APP,
                         "automountServiceAccountToken": False,
                         "terminationGracePeriodSeconds": 40,
-                        "securityContext": {
-                            "runAsNonRoot": True,
-                            "runAsUser": 10001,
-                            "runAsGroup": 10001,
-                            "fsGroup": 10001,
-                            "seccompProfile": {"type": "RuntimeDefault"},
-                        },
+                        "securityContext": pod_security_context(),
                         "containers": [container],
                         "volumes": volumes,
                     },

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from hooks.api.kind import GROUP, Kind
+from hooks.hardening import container_security_context, pod_security_context
 
 Manifest = dict[str, Any]
 
@@ -100,11 +101,7 @@ def portal_objects(
             "requests": {"cpu": "100m", "memory": "192Mi"},
             "limits": {"memory": "1Gi"},
         },
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "securityContext": container_security_context(),
         "volumeMounts": [
             {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
             {"name": "tokens", "mountPath": TOKENS_DIR, "readOnly": True},
@@ -148,13 +145,7 @@ def portal_objects(
                     "metadata": {"labels": dict(labels)},
                     "spec": {
                         "serviceAccountName": NAME,
-                        "securityContext": {
-                            "runAsNonRoot": True,
-                            "runAsUser": 10001,
-                            "runAsGroup": 10001,
-                            "fsGroup": 10001,
-                            "seccompProfile": {"type": "RuntimeDefault"},
-                        },
+                        "securityContext": pod_security_context(),
                         "containers": [container],
                         "volumes": [
                             {"name": "config", "configMap": {"name": NAME}},
