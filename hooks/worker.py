@@ -38,6 +38,7 @@ closes (see `BufferingWorker.set_accept_enabled`).
 from __future__ import annotations
 
 import errno
+import io
 import re
 import select
 import selectors
@@ -164,6 +165,22 @@ class PendingRequest:
         """Append bytes read from the connection."""
         self.buffer += data
 
+    def take(self) -> tuple[bytes, bytes | None]:
+        """Return what gunicorn's parser is to read (the headers, and any bytes past the body),
+        and the body of known length apart (None: the parser reads it, chunked or refused).
+
+        gunicorn's body reader copies what is left of a body twice per megabyte it hands out,
+        holding the interpreter lock throughout (80 MB copied for a 6.6 MB call, 6 to 28 ms
+        during which the event loop waits), so a body in memory goes to the app as it is."""
+        if self._length is None or self._length <= 0:
+            return bytes(self.buffer), None
+        end = self._body_start + self._length
+        view = memoryview(self.buffer)
+        with view:
+            return bytes(view[: self._body_start]) + bytes(view[end:]), bytes(
+                view[self._body_start : end]
+            )
+
     @property
     def started(self) -> bool:
         """Return whether any byte of the request arrived."""
@@ -280,6 +297,8 @@ class BufferedConn(TConn):  # type: ignore[misc]
         self.counted = False
         """Counted in the worker's `reserved_reading`."""
         self.handshaken = not isinstance(sock, ssl.SSLSocket)
+        self.body: bytes | None = None
+        """The body of the request handed to a thread, if read apart (`PendingRequest.take`)."""
         self.unread: int | None = None
         """Bytes of a refused call's body still to come, dropped after its 429 (`_linger`)."""
         self.linger_left = 0
@@ -323,6 +342,12 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         finally:
             if in_flight.unclaimed():
                 in_flight.release()
+
+    def handle_request(self, req: Any, conn: BufferedConn) -> Any:
+        """Answer one parsed request, its body read from memory (`PendingRequest.take`)."""
+        if conn.body is not None:
+            req.body, conn.body = io.BytesIO(conn.body), None  # shares the bytes: no copy
+        return super().handle_request(req, conn)
 
     def init_process(self) -> None:
         self.reading: set[BufferedConn] = set()
@@ -578,7 +603,8 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         self._forget(conn)
         if conn.parser is None:
             conn.parser = http.get_parser(self.cfg, conn.sock, conn.client)
-        conn.parser.unreader.unread(bytes(pending.buffer))
+        head, conn.body = pending.take()
+        conn.parser.unreader.unread(head)
         conn.pending = None
         conn.decided = False
         conn.ready = conn.data_ready = True

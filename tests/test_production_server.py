@@ -376,6 +376,28 @@ def test_requests_gunicorn_refuses_get_the_json_error_body(
     assert answer["error"] == error and answer["message"]
 
 
+def test_pipelined_calls_on_one_connection_each_get_their_own_body(tmp_path: Path) -> None:
+    """The worker hands a body to the app apart from the headers (`PendingRequest.take`): the
+    bytes after it are the next request's, in order, on the same kept-alive connection."""
+    bodies = [FOO, json.dumps({**json.loads(FOO), "extra": "x" * 300_000}).encode(), FOO]
+    calls = b"".join(
+        b"POST /foo/sync HTTP/1.1\r\nHost: kubehooks\r\nContent-Type: application/json\r\n"
+        + b"Content-Length: %d\r\n%s\r\n" % (len(body), b"Connection: close\r\n" if last else b"")
+        + body
+        for body, last in zip(bodies, [False, False, True], strict=True)
+    )
+    with serve(tmp_path, args=("--workers", "1")) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        with socket.create_connection((LOOPBACK, port), timeout=30) as sock:
+            sock.sendall(calls)
+            raw = _read_response(sock)
+    answers = raw.split(b"HTTP/1.1 ")[1:]
+    assert [answer.split(b"\r\n", 1)[0] for answer in answers] == [b"200 OK"] * 3, raw[:500]
+    for answer in answers:
+        body = json.loads(answer.partition(b"\r\n\r\n")[2])
+        assert body["children"][0]["metadata"]["name"] == "example-foo"
+
+
 def test_sigterm_finishes_the_calls_waiting_to_be_accepted(tmp_path: Path) -> None:
     """Calls queued behind a long one when SIGTERM comes are answered, not reset."""
     heavy = _heavy_request()

@@ -92,6 +92,24 @@ def test_a_client_waiting_for_100_continue_is_told_to_send_its_body() -> None:
     assert not _pending(HEAD + b"Expect: 100-continue\r\n\r\n").awaits_continue  # no body
 
 
+def test_a_body_of_known_length_is_handed_apart_and_what_follows_it_stays_with_the_headers() -> (
+    None
+):
+    head = HEAD + b"Content-Length: 4\r\n\r\n"
+    following = HEAD + b"Content-Length: 2\r\n\r\n{}"  # pipelined by the client
+    pending = _pending(head + b"abcd" + following)
+    assert pending.complete(0.0)
+    assert pending.take() == (head + following, b"abcd")
+    chunked = HEAD + b"Transfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n"
+    pending = _pending(chunked)
+    assert pending.complete(0.0)
+    assert pending.take() == (chunked, None)  # gunicorn's parser reads chunked bodies
+    bodiless = HEAD + b"\r\n"
+    pending = _pending(bodiless)
+    assert pending.complete(0.0)
+    assert pending.take() == (bodiless, None)
+
+
 def test_a_refused_call_keeps_only_its_headers_which_say_it_has_no_body_and_closes() -> None:
     head = (
         HEAD + b"Content-Length: 6\r\nConnection: keep-alive\r\nContent-Type: application/json\r\n"
