@@ -22,6 +22,7 @@ from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 
 from hooks.logs import JsonFormatter
+from hooks.peers import Peers
 from hooks.settings import Limits, TlsConfig
 from hooks.worker import BufferingWorker
 
@@ -47,10 +48,11 @@ def gunicorn_options(
     threads = threads or DEFAULT_THREADS
     if threads < 2:
         raise ValueError("--threads must be at least 2 (one computes, one refuses the excess)")
+    workers = workers or max(os.cpu_count() or 1, 1)
     options: dict[str, Any] = {
         "bind": f"{host}:{port}",
-        "workers": workers or max(os.cpu_count() or 1, 1),
-        "worker_class": buffering_worker(limits or Limits()),
+        "workers": workers,
+        "worker_class": buffering_worker(limits or Limits(), workers),
         "threads": threads,
         "timeout": 30,
         "graceful_timeout": 25,
@@ -76,8 +78,9 @@ def gunicorn_options(
     return options
 
 
-def buffering_worker(limits: Limits) -> type[BufferingWorker]:
-    """Return the worker class, reading requests under the deadlines of `limits`."""
+def buffering_worker(limits: Limits, workers: int = 1) -> type[BufferingWorker]:
+    """Return the worker class, reading requests under the deadlines of `limits`; several
+    `workers` share their load (`hooks.peers`: twice the slots, for a reload's new workers)."""
     return type(
         "KubehooksWorker",
         (BufferingWorker,),
@@ -86,6 +89,7 @@ def buffering_worker(limits: Limits) -> type[BufferingWorker]:
             "body_seconds": limits.body_timeout_seconds,
             "max_body_bytes": limits.max_body_bytes,
             "buffer_budget_bytes": 4 * limits.max_body_bytes,
+            "peers": Peers(2 * workers) if workers > 1 else None,
         },
     )
 

@@ -44,6 +44,7 @@ import select
 import selectors
 import socket
 import ssl
+import struct
 import sys
 import time
 from collections import deque
@@ -58,6 +59,7 @@ from gunicorn import sock as gunicorn_sock
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from hooks.inflight import InFlight
+from hooks.peers import Peers
 
 RECV_BYTES = 256 * 1024
 """Bytes asked of the socket per read while the size of the request is unknown."""
@@ -84,9 +86,24 @@ refused body gets `limits.bodyTimeoutSeconds`, the time it would have had to arr
 QUIET_SECONDS = 0.5
 """How long the rest of a refused body is left unread after the 429, waiting for the client
 to close: Go's client has read its 429 by then and closes, and nothing is copied at all."""
+DRAIN_AT_MOST = 16
+"""Connections a worker drains at most: past them, a refused call's connection still sending
+when its quiet period ends is reset. A client that reads while it writes (Go's) has had its
+429 for half a second by then, but its kernel still holds the part of the body it queued (up
+to its socket buffer, megabytes), and would send it all to be drained: under a burst of 200
+callers of 6.6 MB calls that was 4 GB per worker in 10 s, a quarter of the server's processor
+time. A client that reads only once it has written everything (Python's http.client) gets a
+reset instead of its 429, but only while more than this many refused calls are pending."""
+_RESET = struct.pack("ii", 1, 0)
+"""SO_LINGER on, with no time: close() resets the connection (socket(7))."""
 DRAIN_READS = 4
 """Reads of `DRAIN_BYTES` at most per turn of the loop for one lingering connection."""
 DRAIN_BYTES = 1024 * 1024
+DEFER_QUEUE = 2
+"""Connections waiting to be accepted up to which a busy worker leaves them to an idle peer;
+past them (a burst), every worker accepts, so that refusals are spread over every loop."""
+DEFER_SECONDS = 0.002
+"""How often a worker that leaves new connections to an idle peer looks whether it still is."""
 MAX_HEADER_BYTES = 1024 * 1024
 """Past this many bytes without the blank line that ends the headers, the parser refuses the
 request (431, or 414 for the request line); gunicorn's own limits are well below it."""
@@ -233,6 +250,31 @@ class PendingRequest:
 _EXPECT_CONTINUE = re.compile(rb"\r\nexpect[ \t]*:[ \t]*100-continue[ \t]*(\r\n|$)", re.I)
 
 
+def accept_queue(listener: socket.socket) -> int:
+    """Return the connections waiting to be accepted on a listening TCP socket (Linux reports
+    them as `tcpi_unacked`, tcp(7)); 0 when it cannot say."""
+    try:
+        info = listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO.size)
+    except OSError:
+        return 0
+    return int(_TCP_INFO.unpack_from(info)[-2]) if len(info) >= _TCP_INFO.size else 0
+
+
+_TCP_INFO = struct.Struct("=8BIIIIII")
+"""The head of `struct tcp_info`: eight bytes, then rto, ato, snd_mss, rcv_mss, unacked, sacked."""
+
+
+def _discard(sock: socket.socket, scratch: memoryview) -> int:
+    """Read and drop up to `len(scratch)` bytes; return how many (0: the client closed).
+
+    On plain TCP, Linux drops them in the kernel (`MSG_TRUNC`, tcp(7)), without copying them
+    to `scratch`: under a burst, the refused bodies already queued by their clients are most of
+    what a worker reads. TLS records must be decrypted, so those are read into `scratch`."""
+    if isinstance(sock, ssl.SSLSocket):
+        return sock.recv_into(scratch)
+    return sock.recv_into(scratch, len(scratch), socket.MSG_TRUNC)
+
+
 def body_length(head: bytes, max_body: int) -> int | None:
     """Return the body length the headers announce (-1: chunked), or None for "let the parser
     decide now": conflicting or malformed framing, or a body over `max_body` (the app answers
@@ -328,6 +370,14 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
     refusal: Callable[[bytes], bytes | None] | None = None
     """The app's whole 429 answer to a refused call's headers (`HookPath.refusal`), sent by
     the loop itself; None, or an answer of None, leaves the refusal to a thread."""
+    peers: Peers | None = None
+    """The load of the server's other workers (`hooks.peers`); None with a single worker."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # in gunicorn's master, before the fork
+        self.peer_slot = self.peers.claim() if self.peers is not None else -1
+        self.deferring = False
+        """Whether this worker leaves new connections to an idle peer for now."""
 
     def handle(self, conn: BufferedConn) -> Any:
         """Answer one request in a thread, telling the app what its headers found (reserved or
@@ -369,7 +419,19 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
 
     def accept(self, listener: socket.socket) -> None:
         """Accept one connection and start reading its first request in the loop (one at a
-        time: a worker that took every waiting connection would leave the others idle)."""
+        time: a worker that took every waiting connection would leave the others idle), unless
+        this worker is busy and another one idle: every worker is woken, and the idle one
+        takes it (`hooks.peers`)."""
+        if (
+            self.peers is not None
+            and self._load() > 0
+            and self.alive
+            and accept_queue(listener) <= DEFER_QUEUE
+            and self.peers.idle_peer()
+        ):
+            self.deferring = True
+            super().set_accept_enabled(False)
+            return
         try:
             client, address = listener.accept()
         except OSError as err:
@@ -403,9 +465,38 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
     def set_accept_enabled(self, enabled: bool) -> None:
         """Keep accepting while stopping: the calls already queued on the listening socket are
         finished (and answered `Connection: close`) rather than reset when it closes. The worker
-        exits once it holds no connection, or after `graceful_timeout`."""
+        exits once it holds no connection, or after `graceful_timeout`. Not while deferring to
+        an idle peer (`accept`)."""
+        if enabled and self.alive and self.deferring:
+            return
         if enabled or self.alive:
             super().set_accept_enabled(enabled)
+
+    def wait_for_and_dispatch_events(self, timeout: float) -> None:
+        """One turn of the loop: first publish this worker's load, and stop deferring to its
+        peers once none is idle or it has nothing left (looking every `DEFER_SECONDS`)."""
+        if self.peers is not None:
+            load = self._load()
+            if self.deferring and (not self.alive or load == 0 or not self.peers.idle_peer()):
+                self.deferring = False
+                self.set_accept_enabled(self.nr_conns < self.worker_connections)
+            self.peers.report(load, accepting=self._accepting)
+            if self.deferring:
+                timeout = min(timeout, DEFER_SECONDS)
+        super().wait_for_and_dispatch_events(timeout)
+
+    def _load(self) -> int:
+        """Calls held (admitted and not yet answered), and requests being read."""
+        return len(self.reading) + (self.in_flight.count if self.in_flight is not None else 0)
+
+    def run(self) -> None:
+        if self.peers is not None:
+            self.peers.join(self.peer_slot)
+        try:
+            super().run()
+        finally:
+            if self.peers is not None:
+                self.peers.leave()
 
     def finish_request(self, conn: BufferedConn, fs: Any) -> None:
         """Keep a connection alive as gunicorn does, or close it without blocking (`_linger`)."""
@@ -443,13 +534,17 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_lingering, conn))
 
     def _hang_up_quiet(self, now: float) -> None:
-        """Close the quiet connections whose clients closed; drain those still sending."""
+        """Close the quiet connections whose clients closed; drain those still sending, or,
+        past `DRAIN_AT_MOST` of them, reset them."""
         for fd, _event in self.hangups.poll(0):  # POLLRDHUP, POLLHUP or POLLERR
             self.hangups.unregister(fd)
             self._stop_lingering(self.quiet.pop(fd))
         for fd, conn in [(fd, conn) for fd, conn in self.quiet.items() if conn.quiet_until <= now]:
             self.hangups.unregister(fd)
             del self.quiet[fd]
+            if len(self.lingering) > DRAIN_AT_MOST:
+                self._reset(conn)
+                continue
             on_ready = partial(self._on_lingering, conn)
             self.poller.register(conn.sock, selectors.EVENT_READ, on_ready)
 
@@ -459,7 +554,7 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
             return
         try:
             for _ in range(DRAIN_READS):
-                read = conn.sock.recv_into(self.scratch)
+                read = _discard(conn.sock, self.scratch)
                 conn.linger_left -= read
                 if not read or conn.linger_left <= 0:
                     break
@@ -467,6 +562,15 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
                 return
         except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
             return
+        except OSError:
+            pass
+        self._stop_lingering(conn)
+
+    def _reset(self, conn: BufferedConn) -> None:
+        """Close a refused call's connection with a reset: its client's kernel drops the rest
+        of the body it queued, instead of sending it to be drained."""
+        try:
+            conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
         except OSError:
             pass
         self._stop_lingering(conn)

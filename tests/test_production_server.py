@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import requests
 
+from hooks.worker import DRAIN_AT_MOST
 from tests.goldens import FIXTURES
 from tests.servers import LOOPBACK, Pki, make_pki, serve
 
@@ -201,6 +202,48 @@ def test_a_refused_call_is_answered_from_its_headers_before_its_body_is_sent(
     lines = server.log.read_text().splitlines()
     logged = [json.loads(line) for line in lines if line.startswith("{") and "429" in line]
     assert any(line.get("requestId") == "refused-1" for line in logged)  # logged like any call
+
+
+def _send_then_read(port: int, head: bytes, body_bytes: int) -> str:
+    """Call as Python's http.client does: the whole body first, then the answer."""
+    try:
+        with socket.create_connection((LOOPBACK, port), timeout=30) as sock:
+            sock.sendall(head)
+            sock.sendall(b"{" * body_bytes)
+            return _read_response(sock).split(b"\r\n", 1)[0].decode()
+    except OSError:
+        return "reset"
+
+
+def test_refused_bodies_are_drained_for_a_few_callers_and_reset_under_a_burst(
+    tmp_path: Path,
+) -> None:
+    """A refused call's client may still be sending its body. A few are drained, so that even
+    a client that reads only once it has sent everything gets its 429; past DRAIN_AT_MOST at
+    once they are reset, so that a burst's clients stop sending the megabytes their kernels
+    queued, which the worker would otherwise read only to drop."""
+    config = "limits: {maxInFlight: 1}\n"
+    big = 8 * 1024 * 1024
+    head = (
+        "POST /foo/sync HTTP/1.1\r\nHost: kubehooks\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {big}\r\n\r\n"
+    ).encode()
+    with serve(tmp_path, config=config, args=("--workers", "1")) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        with socket.create_connection((LOOPBACK, port), timeout=10) as holder:
+            holder.sendall(head + b"{")  # holds the one slot (for RESERVATION_SECONDS)
+            time.sleep(0.3)
+            assert _send_then_read(port, head, big) == "HTTP/1.1 429 Too Many Requests"
+        time.sleep(0.3)
+        with socket.create_connection((LOOPBACK, port), timeout=10) as holder:
+            holder.sendall(head + b"{")
+            time.sleep(0.3)
+            with ThreadPoolExecutor(max_workers=40) as pool:
+                outcomes = list(pool.map(lambda _: _send_then_read(port, head, big), range(40)))
+        assert outcomes.count("reset") >= 40 - DRAIN_AT_MOST - 4, outcomes
+        assert set(outcomes) <= {"reset", "HTTP/1.1 429 Too Many Requests"}
+        answer = requests.post(f"{server.url}/foo/sync", data=FOO, headers=JSON, timeout=10)
+        assert answer.status_code == 200
 
 
 def test_connections_kept_open_after_a_closing_answer_do_not_stall_the_worker(
