@@ -7,9 +7,23 @@ Shared by the hook server (`hooks.edge`, `hooks.serve`), the worker that reads r
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
+from collections.abc import Callable
 
 from hooks.settings import Limits
+
+LARGE_BYTES = 64 * 1024
+"""Calls of this many bytes and more are computed in the worker's child process
+(`hooks.compute`, `GcPause.LARGE`), and admitted by their expected wait (`InFlight.reserve`)."""
+WAIT_SHARE = 0.25
+"""How long a large call may expect to wait for its turn, as a share of its own expected
+computation: a turn freeing within it is taken by the call whose body is being read meanwhile,
+so the child is kept busy, and no admitted call waits a whole computation for another."""
+OVERLOAD_SECONDS = 1.0
+"""How long after a refusal large calls are admitted by their expected wait."""
+SMOOTHING = 0.2
+"""Weight of the newest large call in the average seconds per byte."""
 
 DEFAULT_MAX_IN_FLIGHT = 64
 """The default `limits.maxInFlight`: every controller's 5 Metacontroller workers may call."""
@@ -50,6 +64,17 @@ class InFlight:
         self._in_turn = False
         self._computing = False
         self._turns: deque[threading.Lock] = deque()
+        self._seconds_per_byte = 0.0
+        """How long large calls took to compute, per byte of body (0: none measured yet)."""
+        self._queued_bytes = 0
+        """Bytes of the large calls held and not yet computing."""
+        self._large_started = 0.0
+        self._large_bytes = 0
+        """The large call computing now (0 bytes: none), and when its turn came."""
+        self._refused_at = -OVERLOAD_SECONDS
+        """When a call was last refused."""
+        self.on_change: Callable[[int], None] | None = None
+        """Told the calls held each time they change (`hooks.peers`)."""
 
     @property
     def count(self) -> int:
@@ -60,8 +85,18 @@ class InFlight:
         """Make admitted calls compute one at a time, in the order they were admitted."""
         self._in_turn = True
 
-    def reserve(self) -> bool:
-        """Take a slot for a call whose body is still arriving; False when all are taken.
+    def reserve(self, size: int = 0) -> bool:
+        """Take a slot for a call of `size` bytes whose body is still arriving; False when all
+        are taken, or when it is large and its turn would come too late.
+
+        Under a burst, counting slots alone fills every one, so each admitted call waits a
+        whole computation for the one ahead (admitted calls' p99 5x their unloaded p99, issue
+        13). So while calls are being refused (one was within `OVERLOAD_SECONDS`), a large
+        call is admitted only if the large calls ahead of it are expected to be done within
+        `WAIT_SHARE` of its own computation (seconds per byte measured on the calls before
+        it): the next call is taken in as the current one ends, and the callers refused
+        meanwhile come back to a free turn. Otherwise a call that finds a slot waits its turn:
+        refusing it would cost it `Retry-After`, far longer than the turn.
 
         The worker decides as soon as a call's headers are in (`hooks.worker`), so that a burst
         of large bodies is refused before they are read. Hand the answer to the thread that
@@ -69,15 +104,37 @@ class InFlight:
         `release`.
         """
         with self._lock:
+            now = time.monotonic()
             if self._count >= self.limit:
+                self._refused_at = now
                 return False
+            if size >= LARGE_BYTES and self._in_turn:
+                overloaded = now - self._refused_at < OVERLOAD_SECONDS
+                if overloaded and self._wait(now) > WAIT_SHARE * self._seconds_per_byte * size:
+                    self._refused_at = now
+                    return False
+                self._queued_bytes += size
             self._count += 1
+            self._changed()
             return True
 
-    def release(self) -> None:
-        """Give back a reserved slot that no call entered."""
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self._count)
+
+    def _wait(self, now: float) -> float:
+        """Return how long, from `now`, the large calls held are expected to compute."""
+        rate = self._seconds_per_byte
+        current = max(self._large_started + rate * self._large_bytes - now, 0.0)
+        return current + rate * self._queued_bytes
+
+    def release(self, size: int = 0) -> None:
+        """Give back a slot reserved for a call of `size` bytes that never entered."""
         with self._lock:
             self._count -= 1
+            if size >= LARGE_BYTES and self._in_turn:
+                self._queued_bytes -= size
+            self._changed()
 
     def claim(self, reserved: bool | None) -> None:
         """Tell the next `enter` of this thread what was decided for its call (None: nothing)."""
@@ -89,31 +146,53 @@ class InFlight:
         _claims.reserved = None
         return reserved
 
-    def enter(self) -> bool:
+    def enter(self, size: int = 0) -> bool:
         """Take a slot (or the one reserved), then wait for this call's turn; False when all
         slots are taken, or the call's headers already found them taken (answer 429 and do not
-        call leave)."""
+        call leave). `size`: the call's body, as reserved."""
         reserved = self.unclaimed()
+        large = size >= LARGE_BYTES and self._in_turn
         with self._lock:
             if reserved is False:
                 return False
             if reserved is None:
                 if self._count >= self.limit:
+                    self._refused_at = time.monotonic()
                     return False
                 self._count += 1
+                self._changed()
+            elif large:
+                self._queued_bytes -= size
             if not self._in_turn or not self._computing:
                 self._computing = True
+                self._start(size if large else 0)
                 return True
             turn = threading.Lock()
             turn.acquire()
             self._turns.append(turn)
+            if large:
+                self._queued_bytes += size  # counted as waiting until its turn comes
         turn.acquire()  # released by the `leave` of the call ahead
+        with self._lock:
+            if large:
+                self._queued_bytes -= size
+            self._start(size if large else 0)
         return True
+
+    def _start(self, large_bytes: int) -> None:
+        self._large_started, self._large_bytes = time.monotonic(), large_bytes
 
     def leave(self) -> None:
         """Give a slot back, and the turn to the next call waiting for one."""
         with self._lock:
+            if self._large_bytes:
+                took = (time.monotonic() - self._large_started) / self._large_bytes
+                measured = self._seconds_per_byte
+                smoothed = measured + SMOOTHING * (took - measured) if measured else took
+                self._seconds_per_byte = smoothed
+                self._large_bytes = 0
             self._count -= 1
+            self._changed()
             if self._turns:
                 self._turns.popleft().release()
             else:

@@ -587,7 +587,7 @@ class HookPath:
         ):
             headers["ETag"] = etag
             return 304, None
-        if not self._in_flight.enter():
+        if not self._in_flight.enter(len(raw)):
             call.error = "TooManyRequests"
             headers["Retry-After"] = self._retry_after
             return 429, self._too_many()

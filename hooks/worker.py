@@ -147,6 +147,11 @@ class PendingRequest:
         """Whether the client waits for `100 Continue` before it sends the body."""
 
     @property
+    def declared(self) -> int:
+        """Return the body length the headers declare (0: none, chunked, or not in yet)."""
+        return max(self._length or 0, 0)
+
+    @property
     def headers_in(self) -> bool:
         """Return whether the blank line ending the headers has arrived."""
         return self._body_start >= 0
@@ -334,6 +339,8 @@ class BufferedConn(TConn):  # type: ignore[misc]
         self.reserved: bool | None = None
         """The in-flight slot decided when the headers came in (None: not decided)."""
         self.reserved_until = 0.0
+        self.reserved_bytes = 0
+        """The body length the slot was reserved for (`InFlight.reserve`)."""
         self.decided = False
         self.parked = False
         self.counted = False
@@ -391,7 +398,7 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
             return super().handle(conn)
         finally:
             if in_flight.unclaimed():
-                in_flight.release()
+                in_flight.release(conn.reserved_bytes)
 
     def handle_request(self, req: Any, conn: BufferedConn) -> Any:
         """Answer one parsed request, its body read from memory (`PendingRequest.take`)."""
@@ -489,9 +496,17 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         """Calls held (admitted and not yet answered), and requests being read."""
         return len(self.reading) + (self.in_flight.count if self.in_flight is not None else 0)
 
+    def _report_held(self, held: int) -> None:
+        """Publish this worker's load as soon as the calls it holds change (from any thread),
+        so that a peer stops accepting the moment this worker becomes idle."""
+        if self.peers is not None:
+            self.peers.report(held + len(self.reading), accepting=self._accepting)
+
     def run(self) -> None:
         if self.peers is not None:
             self.peers.join(self.peer_slot)
+            if self.in_flight is not None:
+                self.in_flight.on_change = self._report_held
         try:
             super().run()
         finally:
@@ -600,7 +615,7 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         for conn in self.reading:
             if conn.reserved and conn.reserved_until <= now and self.in_flight is not None:
                 conn.reserved = None  # a body this slow loses its slot; the app decides later
-                self.in_flight.release()
+                self.in_flight.release(conn.reserved_bytes)
                 self._uncount(conn)
         self._unpark()
         for conn in late:
@@ -674,7 +689,8 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         conn.decided = True
         if self.in_flight is None:
             return False
-        conn.reserved = self.in_flight.reserve()
+        conn.reserved_bytes = conn.pending.declared if conn.pending is not None else 0
+        conn.reserved = self.in_flight.reserve(conn.reserved_bytes)
         conn.reserved_until = time.monotonic() + RESERVATION_SECONDS
         if conn.reserved:
             conn.counted = True
@@ -756,7 +772,7 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         """Stop reading a connection and close it (after an answer: `_linger`)."""
         self._forget(conn)
         if conn.reserved and self.in_flight is not None:
-            self.in_flight.release()
+            self.in_flight.release(conn.reserved_bytes)
         conn.reserved = None
         conn.pending = None
         if linger:

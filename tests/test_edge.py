@@ -549,6 +549,60 @@ def test_calls_held_in_turn_compute_one_at_a_time_in_arrival_order() -> None:
     assert limit.enter()
 
 
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_large_call_is_admitted_only_if_its_turn_comes_within_a_share_of_its_own_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Counting slots alone let every admitted call of a burst wait a whole computation for
+    the one ahead (p99 5x unloaded, issue 13): while calls are refused, a large call waits
+    WAIT_SHARE of its own at most."""
+    from hooks import inflight
+    from hooks.inflight import LARGE_BYTES, OVERLOAD_SECONDS, WAIT_SHARE
+
+    clock = _Clock()
+    monkeypatch.setattr(inflight.time, "monotonic", clock)
+    limit = InFlight(4)
+    limit.take_turns()
+    held: list[int] = []
+    limit.on_change = held.append
+    size = 100 * LARGE_BYTES
+    assert limit.reserve(size) and limit.reserve(size)  # nothing measured yet: slots only
+    for _ in range(2):
+        limit.claim(True)
+        assert limit.enter(size)
+        clock.now += 0.1  # 0.1 s of work: the rate every call below is judged by
+        limit.leave()
+    assert held == [1, 2, 1, 0]
+    assert limit.reserve(size)
+    limit.claim(True)
+    assert limit.enter(size)  # computing from now until about now + 0.1
+    assert limit.reserve(size)  # no call refused lately: it waits its turn (not Retry-After)
+    limit.release(size)
+    assert limit.reserve(1) and limit.reserve(1) and limit.reserve(1)
+    assert not limit.reserve(1)  # over the count: refused, and now the server is overloaded
+    for _ in range(3):
+        limit.release(1)
+    assert not limit.reserve(size)  # would wait 0.1 s, more than its share of its 0.1 s
+    assert limit.reserve(LARGE_BYTES - 1)  # a small call is held by count alone
+    limit.release(LARGE_BYTES - 1)
+    clock.now += 0.1 * (1 - WAIT_SHARE) + 0.001
+    assert limit.reserve(size)  # the current one is nearly done: this one's body comes in
+    assert not limit.reserve(size)  # ... and a third would wait for both
+    limit.release(size)
+    assert limit.reserve(size)  # a released reservation no longer counts as work ahead
+    assert limit.count == 2
+    clock.now += OVERLOAD_SECONDS
+    limit.leave()
+    assert limit.reserve(size)  # no refusal for a second: turns are waited for again
+
+
 def test_gunicorns_own_log_lines_are_json(capsys: pytest.CaptureFixture[str]) -> None:
     from gunicorn.config import Config
 
