@@ -63,7 +63,9 @@ class Limits(_Config):
     one call at a time). The limit is spread evenly over the worker processes, each holding at
     most its threads minus one (`hooks.edge.in_flight_limit`), so a held call waits for at most
     `maxInFlight / workers - 1` calls ahead of it, and a burst is refused before it queues into
-    Metacontroller's 10 s timeout. 64 lets every controller's 5 Metacontroller workers call at once.
+    Metacontroller's 10 s timeout; while calls are refused, a call of 64 KB or more waits at most
+    about a quarter of its own computation (`hooks.inflight.InFlight.reserve`). 64 lets every
+    controller's 5 Metacontroller workers call at once.
     """
     header_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
     """Time a client has to send a request's headers (TLS handshake included); then 408."""
