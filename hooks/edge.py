@@ -20,6 +20,7 @@ import xxhash
 
 import hooks
 from hooks.inflight import DEFAULT_MAX_IN_FLIGHT as DEFAULT_MAX_IN_FLIGHT
+from hooks.inflight import LARGE_BYTES
 from hooks.inflight import InFlight as InFlight
 from hooks.inflight import in_flight_limit as in_flight_limit
 from hooks.runtime import BoundController
@@ -164,8 +165,9 @@ class GcPause:
     parsed request has been freed: the first collection would otherwise walk all of it once more.
     """
 
-    LARGE = 64 * 1024
-    """Bodies from this size (about ten observed Pods) are answered with the collector off."""
+    LARGE = LARGE_BYTES
+    """Bodies from this size (about ten observed Pods) are answered with the collector off (and
+    computed in the worker's child process, admitted by their expected wait: `hooks.inflight`)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from hooks.settings import Limits
 
 LARGE_BYTES = 64 * 1024
-"""Calls of this many bytes and more are computed in the worker's child process
-(`hooks.compute`, `GcPause.LARGE`), and admitted by their expected wait (`InFlight.reserve`)."""
+"""Calls of this many bytes and more are large: computed in the worker's child process with
+the collector off (`hooks.edge.GcPause`), and admitted by their expected wait (`reserve`)."""
 WAIT_SHARE = 0.25
 """How long a large call may expect to wait for its turn, as a share of its own expected
 computation: a turn freeing within it is taken by the call whose body is being read meanwhile,
