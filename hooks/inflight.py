@@ -151,7 +151,7 @@ class InFlight:
         slots are taken, or the call's headers already found them taken (answer 429 and do not
         call leave). `size`: the call's body, as reserved."""
         reserved = self.unclaimed()
-        large = size >= LARGE_BYTES and self._in_turn
+        large = size if size >= LARGE_BYTES and self._in_turn else 0
         with self._lock:
             if reserved is False:
                 return False
@@ -161,25 +161,22 @@ class InFlight:
                     return False
                 self._count += 1
                 self._changed()
-            elif large:
-                self._queued_bytes -= size
+                self._queued_bytes += large  # waiting, as a reserved call's bytes already are
             if not self._in_turn or not self._computing:
                 self._computing = True
-                self._start(size if large else 0)
+                self._start(large)
                 return True
             turn = threading.Lock()
             turn.acquire()
             self._turns.append(turn)
-            if large:
-                self._queued_bytes += size  # counted as waiting until its turn comes
         turn.acquire()  # released by the `leave` of the call ahead
         with self._lock:
-            if large:
-                self._queued_bytes -= size
-            self._start(size if large else 0)
+            self._start(large)
         return True
 
     def _start(self, large_bytes: int) -> None:
+        """This call's turn has come: its bytes stop waiting and start computing."""
+        self._queued_bytes -= large_bytes
         self._large_started, self._large_bytes = time.monotonic(), large_bytes
 
     def leave(self) -> None:
