@@ -294,6 +294,12 @@ def measure_slow_clients(
     )
 
 
+def _wait_retry_after(retry: str | None, deadline: float) -> None:
+    """Sleep `Retry-After` seconds (1 if absent), as Metacontroller requeues the parent, but not
+    past `deadline`: nothing answered after it counts."""
+    time.sleep(min(float(retry or 1), max(deadline - time.monotonic(), 0.0)))
+
+
 def _throughput(server: Server, body: bytes, callers: int, seconds: float) -> float:
     """Return 200s per second with `callers` calling back to back for `seconds`."""
     deadline = time.monotonic() + seconds
@@ -306,7 +312,7 @@ def _throughput(server: Server, body: bytes, callers: int, seconds: float) -> fl
             if status == 200:
                 done += 1
             elif status == 429:
-                time.sleep(float(retry or 1))  # as in the burst, as Metacontroller does
+                _wait_retry_after(retry, deadline)  # as in the burst, as Metacontroller does
         return done
 
     with ThreadPoolExecutor(max_workers=callers) as pool:
@@ -340,7 +346,7 @@ def measure_burst(
                 if answer[0] == 200 and time.monotonic() > deadline:
                     late.append(1)  # answered after the burst: not in its goodput
             if answer[0] == 429:
-                time.sleep(float(answer[2] or 1))
+                _wait_retry_after(answer[2], deadline)
 
     threads = [threading.Thread(target=caller, args=(i,)) for i in range(budget.burst_clients)]
     for thread in threads:

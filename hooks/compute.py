@@ -34,6 +34,19 @@ from typing import Any
 log = logging.getLogger("kubehooks")
 
 _LENGTH = struct.Struct("!Q")
+NICENESS = 3
+"""Added to the child's nice value: when the processors are short (a burst), the worker's event
+loop, which reads the admitted bodies and refuses the excess, runs before the computation it
+feeds. Measured under `bench.resilience`'s burst, three runs each: admitted calls' p99 1.6-2.0x
+their unloaded p99, against 1.7-3.4x at the worker's own priority. Raising a nice value needs no
+privilege; it orders the server's own processes, not the server against other containers."""
+
+
+def _lower_priority() -> None:  # pragma: no cover - runs in the child
+    try:
+        os.nice(NICENESS)
+    except OSError:
+        pass  # a platform that refuses it: the child runs at the worker's priority
 
 
 class ComputeChildGone(Exception):
@@ -66,6 +79,7 @@ class ComputeChild:
         self.pid = os.fork()
         if self.pid == 0:  # pragma: no cover - runs in the child, which leaves by os._exit
             parent_end.close()
+            _lower_priority()
             _serve_forever(child_end, run, after, self._request_area, self._answer_area)
         child_end.close()
         self._sock = parent_end

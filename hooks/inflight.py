@@ -6,6 +6,7 @@ Shared by the hook server (`hooks.edge`, `hooks.serve`), the worker that reads r
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections import deque
@@ -16,14 +17,26 @@ from hooks.settings import Limits
 LARGE_BYTES = 64 * 1024
 """Calls of this many bytes and more are large: computed in the worker's child process with
 the collector off (`hooks.edge.GcPause`), and admitted by their expected wait (`reserve`)."""
-WAIT_SHARE = 0.25
+WAIT_SHARE = 0.5
 """How long a large call may expect to wait for its turn, as a share of its own expected
 computation: a turn freeing within it is taken by the call whose body is being read meanwhile,
-so the child is kept busy, and no admitted call waits a whole computation for another."""
+so the child is kept busy, and no admitted call waits a whole computation for another.
+Measured under the burst of `bench.resilience`, three runs each: 0.25 left the child idle
+between calls (goodput 76-86% of the best throughput, against 80-92%), 0.75 and 1.0 let
+admitted calls wait longer (p99 2-2.2x their unloaded p99, against 1.5-2x)."""
 OVERLOAD_SECONDS = 1.0
 """How long after a refusal large calls are admitted by their expected wait."""
+CROWD_SECONDS = 0.5
+"""How long after a crowd at the door (`crowded`) a large call is admitted only by an idle
+process: the first calls of a burst are computed while it refuses the rest, and each call that
+waited for another there took both their times, stretched by the refusals (3-5x unloaded)."""
+SPREAD_PER_REFUSED_SECOND = 4.0
+"""Retry-After's spread, in seconds per second of work refused in the last second
+(`retry_after`). With a spread of s seconds, a backlog of n callers comes back at n/s a
+second, and s settles near the square root of this factor times n times a call's time: 4
+halved the refusals of `bench.resilience`'s burst against 1 (about 45 a second against 75)."""
 SMOOTHING = 0.2
-"""Weight of the newest large call in the average seconds per byte."""
+"""Weight of the newest call in the moving averages (seconds per byte, seconds per call)."""
 
 DEFAULT_MAX_IN_FLIGHT = 64
 """The default `limits.maxInFlight`: every controller's 5 Metacontroller workers may call."""
@@ -73,6 +86,13 @@ class InFlight:
         """The large call computing now (0 bytes: none), and when its turn came."""
         self._refused_at = -OVERLOAD_SECONDS
         """When a call was last refused."""
+        self._refusals: deque[float] = deque()
+        """When the calls refused within the last second were."""
+        self._crowded_at = -CROWD_SECONDS
+        """When connections were last seen crowding at the door (`crowded`)."""
+        self._turn_started = 0.0
+        self._call_seconds = 0.0
+        """How long calls took from their turn to their end, on average (0: none measured)."""
         self.on_change: Callable[[int], None] | None = None
         """Told the calls held each time they change (`hooks.peers`)."""
 
@@ -96,7 +116,8 @@ class InFlight:
         `WAIT_SHARE` of its own computation (seconds per byte measured on the calls before
         it): the next call is taken in as the current one ends, and the callers refused
         meanwhile come back to a free turn. Otherwise a call that finds a slot waits its turn:
-        refusing it would cost it `Retry-After`, far longer than the turn.
+        refusing it would cost it `Retry-After`, far longer than the turn. Just after a crowd
+        at the door (`crowded`), a large call is admitted only by a process holding none.
 
         The worker decides as soon as a call's headers are in (`hooks.worker`), so that a burst
         of large bodies is refused before they are read. Hand the answer to the thread that
@@ -106,17 +127,49 @@ class InFlight:
         with self._lock:
             now = time.monotonic()
             if self._count >= self.limit:
-                self._refused_at = now
+                self._refuse(now)
                 return False
             if size >= LARGE_BYTES and self._in_turn:
+                crowded = self._count > 0 and now - self._crowded_at < CROWD_SECONDS
                 overloaded = now - self._refused_at < OVERLOAD_SECONDS
-                if overloaded and self._wait(now) > WAIT_SHARE * self._seconds_per_byte * size:
-                    self._refused_at = now
+                if crowded or (
+                    overloaded and self._wait(now) > WAIT_SHARE * self._seconds_per_byte * size
+                ):
+                    self._refuse(now)
                     return False
                 self._queued_bytes += size
             self._count += 1
             self._changed()
             return True
+
+    def crowded(self) -> None:
+        """Note that connections crowd at the door (a burst arriving): for `CROWD_SECONDS`, a
+        large call is admitted only if this process holds none, and calls count as refused."""
+        with self._lock:
+            self._crowded_at = self._refused_at = time.monotonic()
+
+    def retry_after(self, least: int, most: int, draw: Callable[[], float] = random.random) -> int:
+        """Return the Retry-After of a refusal: `least` seconds, plus a random share of the work
+        refused in the last second, scaled by `SPREAD_PER_REFUSED_SECOND`, up to `most`.
+
+        Metacontroller requeues a refused parent after exactly Retry-After, so callers refused
+        together come back together, and a burst returns as a wave every `least` seconds, each
+        wave refused again at the cost of a connection, its headers and the start of its body
+        (goodput 64-73% of the best throughput, issue 13). Spread over the time the refused
+        work would take, they return at about the rate the process serves them. Less than a
+        quarter of a second refused in the last second gives `least` exactly.
+        """
+        with self._lock:
+            now = time.monotonic()
+            while self._refusals and self._refusals[0] <= now - 1.0:
+                self._refusals.popleft()
+            refused_work = len(self._refusals) * self._call_seconds
+        spread = int(SPREAD_PER_REFUSED_SECOND * refused_work)
+        return min(least + int(draw() * (spread + 1)), max(most, least))
+
+    def _refuse(self, now: float) -> None:
+        self._refused_at = now
+        self._refusals.append(now)
 
     def _changed(self) -> None:
         if self.on_change is not None:
@@ -135,6 +188,12 @@ class InFlight:
             if size >= LARGE_BYTES and self._in_turn:
                 self._queued_bytes -= size
             self._changed()
+
+    def revoke(self, size: int) -> None:
+        """Give back the slot of a call refused after it was reserved (`crowded`)."""
+        self.release(size)
+        with self._lock:
+            self._refuse(time.monotonic())
 
     def claim(self, reserved: bool | None) -> None:
         """Tell the next `enter` of this thread what was decided for its call (None: nothing)."""
@@ -157,7 +216,7 @@ class InFlight:
                 return False
             if reserved is None:
                 if self._count >= self.limit:
-                    self._refused_at = time.monotonic()
+                    self._refuse(time.monotonic())
                     return False
                 self._count += 1
                 self._changed()
@@ -177,16 +236,17 @@ class InFlight:
     def _start(self, large_bytes: int) -> None:
         """This call's turn has come: its bytes stop waiting and start computing."""
         self._queued_bytes -= large_bytes
-        self._large_started, self._large_bytes = time.monotonic(), large_bytes
+        self._turn_started = time.monotonic()
+        self._large_started, self._large_bytes = self._turn_started, large_bytes
 
     def leave(self) -> None:
         """Give a slot back, and the turn to the next call waiting for one."""
         with self._lock:
+            now = time.monotonic()
+            self._call_seconds = _smoothed(self._call_seconds, now - self._turn_started)
             if self._large_bytes:
-                took = (time.monotonic() - self._large_started) / self._large_bytes
-                measured = self._seconds_per_byte
-                smoothed = measured + SMOOTHING * (took - measured) if measured else took
-                self._seconds_per_byte = smoothed
+                took = (now - self._large_started) / self._large_bytes
+                self._seconds_per_byte = _smoothed(self._seconds_per_byte, took)
                 self._large_bytes = 0
             self._count -= 1
             self._changed()
@@ -194,6 +254,11 @@ class InFlight:
                 self._turns.popleft().release()
             else:
                 self._computing = False
+
+
+def _smoothed(average: float, newest: float) -> float:
+    """Return the moving average with `newest` in (`newest` itself when none yet)."""
+    return average + SMOOTHING * (newest - average) if average else newest
 
 
 _claims = threading.local()

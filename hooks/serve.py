@@ -15,8 +15,9 @@ The threads (`--threads`, default 64) hold the calls waiting for their turn: a w
 most its share of `limits.maxInFlight` (and one thread less than it has); the next call gets
 429 and Retry-After, decided and sent by the event loop as soon as its headers are in, before
 its body is read (`InFlight.reserve`, `HookPath.refusal`). While calls are refused, a large
-call is admitted only if its turn is near, and a busy worker leaves new connections to an idle
-one (`hooks.peers`). Connections are kept alive, over
+call is admitted only if its turn is near, the 429's Retry-After is spread over the work
+refused (`InFlight.retry_after`), and a busy worker leaves new connections to an idle one
+(`hooks.peers`). Connections are kept alive, over
 HTTPS too (no handshake per call: Metacontroller's Go client does not resume TLS sessions). No
 access log (the app logs one structured line per call).
 

@@ -466,7 +466,6 @@ class HookPath:
         self._in_flight = in_flight
         self._clock = clock
         self._gc_pause = GcPause()
-        self._retry_after = str(settings.limits.retry_after_seconds)
         self.compute_child: ComputeChild | None = None
         """Computes the large calls in `kubehooks serve`'s workers (`hooks.compute`)."""
         self._computed_call: _Call | None = None
@@ -507,11 +506,18 @@ class HookPath:
             raise
         return _Sent(payload, call, status)
 
-    def _too_many(self) -> dict[str, str]:
+    def _retry_after(self) -> str:
+        limits = self._limits
+        seconds = self._in_flight.retry_after(
+            limits.retry_after_seconds, limits.retry_after_max_seconds
+        )
+        return str(seconds)
+
+    def _too_many(self, retry_after: str) -> dict[str, str]:
         message = (
             f"the server holds its limit of {self._in_flight.limit} hook calls "
             "(computing, or waiting to be accepted); "
-            f"retry after {self._retry_after}s"
+            f"retry after {retry_after}s"
         )
         return {"error": "TooManyRequests", "message": message}
 
@@ -542,11 +548,12 @@ class HookPath:
         rid = request_id(fields.get("x-request-id")) or secrets.token_hex(16)
         call = _Call(parts[1], parts[2], rid)
         call.error = "TooManyRequests"
-        payload = orjson.dumps(self._too_many())
+        retry_after = self._retry_after()
+        payload = orjson.dumps(self._too_many(retry_after))
         answer = (
             "HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
-            f"Retry-After: {self._retry_after}\r\nX-Request-Id: {rid}\r\n\r\n"
+            f"Retry-After: {retry_after}\r\nX-Request-Id: {rid}\r\n\r\n"
         ).encode("latin-1") + payload
         call.seconds = time.perf_counter() - call.started
         call.record(429)
@@ -589,8 +596,8 @@ class HookPath:
             return 304, None
         if not self._in_flight.enter(len(raw)):
             call.error = "TooManyRequests"
-            headers["Retry-After"] = self._retry_after
-            return 429, self._too_many()
+            headers["Retry-After"] = retry_after = self._retry_after()
+            return 429, self._too_many(retry_after)
         answer: KubeObject | Serialised
         try:
             if self.compute_child is not None and len(raw) >= GcPause.LARGE:

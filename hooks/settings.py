@@ -64,7 +64,7 @@ class Limits(_Config):
     most its threads minus one (`hooks.edge.in_flight_limit`), so a held call waits for at most
     `maxInFlight / workers - 1` calls ahead of it, and a burst is refused before it queues into
     Metacontroller's 10 s timeout; while calls are refused, a call of 64 KB or more waits at most
-    about a quarter of its own computation (`hooks.inflight.InFlight.reserve`). 64 lets every
+    about half of its own computation (`hooks.inflight.InFlight.reserve`). 64 lets every
     controller's 5 Metacontroller workers call at once.
     """
     header_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
@@ -73,7 +73,11 @@ class Limits(_Config):
     """Time a client has to send the body once the headers are in (and the deadline of each
     read or write of a thread answering); then 408. 16 MiB at 1 MB/s fits."""
     retry_after_seconds: int = Field(default=1, ge=1, le=60)
-    """Retry-After of a 429; Metacontroller requeues the parent after exactly this long."""
+    """The least Retry-After of a 429; Metacontroller requeues the parent after exactly as long.
+    While many calls are refused, a random spread is added, so that callers refused together do
+    not come back together (`hooks.inflight.InFlight.retry_after`)."""
+    retry_after_max_seconds: int = Field(default=30, ge=1, le=600)
+    """The most Retry-After of a 429, its spread included (never less than `retryAfterSeconds`)."""
 
 
 class AuthConfig(_Config):

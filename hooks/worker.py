@@ -58,7 +58,7 @@ from gunicorn import http, util
 from gunicorn import sock as gunicorn_sock
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
-from hooks.inflight import InFlight
+from hooks.inflight import LARGE_BYTES, InFlight
 from hooks.peers import Peers
 
 RECV_BYTES = 256 * 1024
@@ -445,7 +445,28 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
             if err.errno in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
                 return
             raise
+        if self.in_flight is not None and accept_queue(listener) >= self.in_flight.limit:
+            self._crowd_arrives(self.in_flight)  # more waiting than it may hold: a burst
         self._accepted(listener, client, address)
+
+    def _crowd_arrives(self, in_flight: InFlight) -> None:
+        """Admit large calls only while holding none (`InFlight.crowded`), and give back the
+        slots of those still being read but one, so that no call waits through the burst's
+        refusals for another: the first calls of a burst arrive just before it is seen."""
+        in_flight.crowded()
+        if in_flight.count < 2:
+            return
+        reading = [conn for conn in self.reading if conn.reserved and conn.pending is not None]
+        reading.sort(key=lambda conn: len(conn.pending.buffer) if conn.pending else 0)
+        reading.reverse()  # the one furthest along is kept
+        kept = 1 if in_flight.count == len(reading) else 0  # else one is computing already
+        for conn in reading[kept:]:
+            if conn.reserved_bytes >= LARGE_BYTES:
+                in_flight.revoke(conn.reserved_bytes)
+                self._uncount(conn)
+                conn.reserved = False
+                if not self._answer_refused(conn):
+                    self._on_readable(conn, conn.sock)  # a thread answers the 429
 
     def _accepted(self, listener: socket.socket, client: socket.socket, address: Any) -> None:
         self.nr_conns += 1
@@ -697,6 +718,12 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
             self.reserved_reading += 1
         if conn.reserved is not False or conn.pending is None:
             return False
+        return self._answer_refused(conn)
+
+    def _answer_refused(self, conn: BufferedConn) -> bool:
+        """Answer a refused call from its headers and drop its body; False when a thread must
+        answer it instead (its body's length is unknown, or the kernel took part of the 429)."""
+        assert conn.pending is not None
         before = len(conn.pending.buffer)
         conn.unread = conn.pending.refuse()
         self.buffered += len(conn.pending.buffer) - before

@@ -603,6 +603,65 @@ def test_a_large_call_is_admitted_only_if_its_turn_comes_within_a_share_of_its_o
     assert limit.reserve(size)  # no refusal for a second: turns are waited for again
 
 
+def test_after_a_crowd_at_the_door_a_large_call_is_admitted_only_by_an_idle_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A burst's first calls were computed while it was being refused, and each one that
+    waited for another took both their times, stretched (3-5x unloaded, issue 13)."""
+    from hooks import inflight
+    from hooks.inflight import CROWD_SECONDS, LARGE_BYTES
+
+    clock = _Clock()
+    monkeypatch.setattr(inflight.time, "monotonic", clock)
+    limit = InFlight(4)
+    limit.take_turns()
+    size = 100 * LARGE_BYTES
+    limit.crowded()
+    assert limit.reserve(size)  # holding none: admitted
+    assert not limit.reserve(size)  # holding one: refused, though a slot is free
+    assert limit.reserve(LARGE_BYTES - 1)  # a small call is held by count alone
+    limit.release(LARGE_BYTES - 1)
+    limit.release(size)
+    assert limit.reserve(size)  # holding none again
+    clock.now += CROWD_SECONDS
+    assert limit.count == 1
+    limit.claim(True)
+    assert limit.enter(size)  # computing; nothing measured yet, so no expected wait
+    assert limit.reserve(size)  # the crowd is over: a slot is enough again
+    assert limit.count == 2
+
+
+def test_retry_after_spreads_the_callers_refused_together_over_the_work_they_bring(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Metacontroller requeues a refused parent after exactly Retry-After: a burst refused
+    together came back together every second, a wave refused again each time (issue 13)."""
+    from hooks import inflight
+    from hooks.inflight import SPREAD_PER_REFUSED_SECOND
+
+    clock = _Clock()
+    monkeypatch.setattr(inflight.time, "monotonic", clock)
+    limit = InFlight(1)
+    assert limit.retry_after(2, 30, draw=lambda: 0.999) == 2  # nothing refused: the least
+    assert limit.enter()
+    clock.now += 0.125  # a call takes an eighth of a second
+    limit.leave()
+    assert limit.enter()
+    assert not limit.enter()  # one refusal: an eighth of a second of work
+    assert limit.retry_after(2, 30, draw=lambda: 0.999) == 2
+    for _ in range(19):
+        assert not limit.enter()  # twenty refused in this second: 2.5 seconds of work
+    spread = int(SPREAD_PER_REFUSED_SECOND * 20 * 0.125)
+    assert spread > 1
+    assert limit.retry_after(2, 60, draw=lambda: 0.0) == 2
+    assert limit.retry_after(2, 60, draw=lambda: 0.999) == 2 + spread
+    assert limit.retry_after(2, 60, draw=lambda: 0.5) == 2 + int(0.5 * (spread + 1))
+    assert limit.retry_after(2, 10, draw=lambda: 0.999) == 10  # never past the most
+    assert limit.retry_after(12, 10, draw=lambda: 0.999) == 12  # ... nor under the least
+    clock.now += 1.0
+    assert limit.retry_after(2, 60, draw=lambda: 0.999) == 2  # a second later: calm again
+
+
 def test_gunicorns_own_log_lines_are_json(capsys: pytest.CaptureFixture[str]) -> None:
     from gunicorn.config import Config
 

@@ -45,6 +45,7 @@ from hooks.portal.config import PortalSettings
 from hooks.portal.history.store import HistoryStore
 from hooks.portal.recorder import Recorder
 from hooks.serving import GunicornApplication, announce, gunicorn_options
+from hooks.settings import Limits
 
 log = logging.getLogger("kubehooks.portal")
 
@@ -64,10 +65,10 @@ class Admission:
     the others take theirs here. The slot is given back when the answer has been sent.
     """
 
-    def __init__(self, app: Wsgi, in_flight: InFlight, retry_after: int) -> None:
+    def __init__(self, app: Wsgi, in_flight: InFlight, limits: Limits) -> None:
         self.app = app
         self.in_flight = in_flight
-        self.retry_after = str(retry_after)
+        self.limits = limits
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if environ.get("PATH_INFO") in PROBES:
@@ -84,7 +85,7 @@ class Admission:
                 [
                     ("Content-Type", "application/json"),
                     ("Content-Length", str(len(body))),
-                    ("Retry-After", self.retry_after),
+                    ("Retry-After", self._retry_after()),
                 ],
             )
             return [body]
@@ -94,6 +95,12 @@ class Admission:
             self.in_flight.leave()
             raise
         return ClosingIterator(answer, [self.in_flight.leave])
+
+    def _retry_after(self) -> str:
+        limits = self.limits
+        return str(
+            self.in_flight.retry_after(limits.retry_after_seconds, limits.retry_after_max_seconds)
+        )
 
 
 def portal_options(
@@ -159,5 +166,5 @@ def serve_portal(
     options["on_exit"] = lambda server: announce(
         "kubehooks portal stopped", {"address": fields["address"]}
     )
-    wrapped = Admission(app, in_flight, settings.limits.retry_after_seconds)
+    wrapped = Admission(app, in_flight, settings.limits)
     GunicornApplication(lambda: wrapped, options).run()

@@ -24,6 +24,7 @@ import yaml
 from hooks.edge import InFlight
 from hooks.portal.config import PortalSettings
 from hooks.portal.serve import Admission, portal_options
+from hooks.settings import Limits
 from tests.servers import LOOPBACK, ROOT, free_port, make_pki
 
 DEAD_KUBECONFIG = {
@@ -138,7 +139,7 @@ def _call(app: Any, path: str) -> tuple[str, dict[str, str], bytes]:
 
 def test_admission_answers_429_past_the_bound_but_never_to_the_probes() -> None:
     in_flight = InFlight(1)
-    admission = Admission(_app, in_flight, retry_after=3)
+    admission = Admission(_app, in_flight, Limits(retry_after_seconds=3))
     assert _call(admission, "/api/v1/history/aijobs")[0] == "200 OK"
     assert in_flight.count == 0, "the slot is given back once the answer is sent"
     assert in_flight.enter()  # another request holds the only slot
