@@ -457,9 +457,9 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         if in_flight.count < 2:
             return
         reading = [conn for conn in self.reading if conn.reserved and conn.pending is not None]
-        reading.sort(key=lambda conn: len(conn.pending.buffer) if conn.pending else 0)
-        reading.reverse()  # the one furthest along is kept
-        kept = 1 if in_flight.count == len(reading) else 0  # else one is computing already
+        reading.sort(key=lambda conn: len(conn.pending.buffer) if conn.pending else 0, reverse=True)
+        # The one furthest along is kept, unless another call is past reading already.
+        kept = 1 if in_flight.count == len(reading) else 0
         for conn in reading[kept:]:
             if conn.reserved_bytes >= LARGE_BYTES:
                 in_flight.revoke(conn.reserved_bytes)
