@@ -81,16 +81,16 @@ class InFlight:
         """How long large calls took to compute, per byte of body (0: none measured yet)."""
         self._queued_bytes = 0
         """Bytes of the large calls held and not yet computing."""
-        self._large_started = 0.0
+        self._turn_started = 0.0
+        """When the call computing now had its turn."""
         self._large_bytes = 0
-        """The large call computing now (0 bytes: none), and when its turn came."""
+        """The bytes of the call computing now, if large (0: none, or a small call)."""
         self._refused_at = -OVERLOAD_SECONDS
         """When a call was last refused."""
         self._refusals: deque[float] = deque()
         """When the calls refused within the last second were."""
         self._crowded_at = -CROWD_SECONDS
         """When connections were last seen crowding at the door (`crowded`)."""
-        self._turn_started = 0.0
         self._call_seconds = 0.0
         """How long calls took from their turn to their end, on average (0: none measured)."""
         self.on_change: Callable[[int], None] | None = None
@@ -178,7 +178,7 @@ class InFlight:
     def _wait(self, now: float) -> float:
         """Return how long, from `now`, the large calls held are expected to compute."""
         rate = self._seconds_per_byte
-        current = max(self._large_started + rate * self._large_bytes - now, 0.0)
+        current = max(self._turn_started + rate * self._large_bytes - now, 0.0)
         return current + rate * self._queued_bytes
 
     def release(self, size: int = 0) -> None:
@@ -236,8 +236,7 @@ class InFlight:
     def _start(self, large_bytes: int) -> None:
         """This call's turn has come: its bytes stop waiting and start computing."""
         self._queued_bytes -= large_bytes
-        self._turn_started = time.monotonic()
-        self._large_started, self._large_bytes = self._turn_started, large_bytes
+        self._turn_started, self._large_bytes = time.monotonic(), large_bytes
 
     def leave(self) -> None:
         """Give a slot back, and the turn to the next call waiting for one."""
@@ -245,7 +244,7 @@ class InFlight:
             now = time.monotonic()
             self._call_seconds = _smoothed(self._call_seconds, now - self._turn_started)
             if self._large_bytes:
-                took = (now - self._large_started) / self._large_bytes
+                took = (now - self._turn_started) / self._large_bytes
                 self._seconds_per_byte = _smoothed(self._seconds_per_byte, took)
                 self._large_bytes = 0
             self._count -= 1
